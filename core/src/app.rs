@@ -1,0 +1,141 @@
+//! Wiring: the shared state every handler gets, and the server's life from start to graceful stop.
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{Bus, MemoryBus};
+use crate::config::{Config, LoadedConfig};
+use crate::domain::agent_links::AgentLinks;
+use crate::domain::chat::{Chat, ChatLimits};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::presence::Presence;
+use crate::domain::tokens::Tokens;
+use crate::http;
+use crate::store::{Store, StoreError};
+
+/// What every handler and gateway shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// Where people reach this server, without a trailing slash (used in links).
+    pub base_url: Arc<str>,
+    pub store: Store,
+    pub chat: Chat,
+    pub tokens: Tokens,
+    pub links: AgentLinks,
+    /// Cancelled when the server shuts down: sockets close cleanly with 1001.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Parts a test may swap.
+pub struct Overrides {
+    pub clock: Arc<dyn Clock>,
+    pub bus: Arc<dyn Bus>,
+}
+
+impl Default for Overrides {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            bus: Arc::new(MemoryBus::new()),
+        }
+    }
+}
+
+impl AppState {
+    /// Connects storage, applies migrations and builds the domain.
+    pub async fn build(
+        loaded: &LoadedConfig,
+        base_url: String,
+        overrides: Overrides,
+    ) -> Result<Self, ServeError> {
+        let config = Arc::new(loaded.config.clone());
+        let store = Store::connect(&loaded.database_url()).await?;
+        store.migrate().await?;
+        store.mark_all_agents_offline().await?;
+        let site = store.ensure_default_site().await?;
+        tracing::info!(site_key = %site.key, "widget snippet: <script src=\"{base_url}/widget.js?site={}\" async></script>", site.key);
+        let presence = Arc::new(Presence::new());
+        let chat = Chat::new(
+            store.clone(),
+            overrides.bus,
+            overrides.clock.clone(),
+            presence,
+            ChatLimits {
+                max_message_chars: config.chat.max_message_chars,
+            },
+        );
+        let tokens = Tokens::new(store.clone(), overrides.clock.clone());
+        let links = AgentLinks::new(
+            store.clone(),
+            overrides.clock,
+            config.auth.chat_link_ttl_seconds,
+            config.auth.session_ttl_seconds,
+        );
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').into(),
+            config,
+            store,
+            chat,
+            tokens,
+            links,
+            shutdown: CancellationToken::new(),
+        })
+    }
+}
+
+/// The base URL links are built from: the configured one, else the address actually listened on.
+pub fn base_url(config: &Config, listener: &TcpListener) -> std::io::Result<String> {
+    if !config.server.public_url.is_empty() {
+        return Ok(config.server.public_url.clone());
+    }
+    Ok(format!("http://{}", listener.local_addr()?))
+}
+
+/// Serves on `listener` until `shutdown` resolves, then closes sockets and finishes in-flight
+/// requests (up to `server.shutdown_grace_seconds`).
+pub async fn serve(
+    loaded: LoadedConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    overrides: Overrides,
+) -> Result<(), ServeError> {
+    let base = base_url(&loaded.config, &listener)?;
+    let state = AppState::build(&loaded, base, overrides).await?;
+    let grace = Duration::from_secs(loaded.config.server.shutdown_grace_seconds);
+    let sockets = state.shutdown.clone();
+    let store = state.store.clone();
+    tracing::info!(address = %listener.local_addr()?, "natter listening");
+    let app = http::router(state);
+    let stopped = CancellationToken::new();
+    let stop_signal = stopped.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing sockets, finishing requests");
+        sockets.cancel();
+        stop_signal.cancel();
+    });
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async { stopped.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("grace period over; dropping remaining connections");
+        }
+    }
+    store.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

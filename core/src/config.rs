@@ -1,0 +1,295 @@
+//! Configuration: built-in defaults < `config.toml` < `NATTER_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use serde::{Deserialize, Serialize};
+
+/// Everything the server reads at start. Unknown keys are refused so a typo never goes unnoticed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub chat: ChatConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+    pub max_frame_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub session_ttl_seconds: u64,
+    pub chat_link_ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    pub max_message_chars: usize,
+    pub messages_per_minute: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            max_body_bytes: 64 * 1024,
+            max_frame_bytes: 16 * 1024,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_seconds: 12 * 3600,
+            chat_link_ttl_seconds: 15 * 60,
+        }
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_message_chars: 4000,
+            messages_per_minute: 60,
+        }
+    }
+}
+
+/// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
+const SECTIONS: &[&str] = &["server", "database", "log", "auth", "chat"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+/// A loaded configuration and where it came from (the database file is placed next to it).
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub base_dir: PathBuf,
+    /// `NATTER_*` variables that name no setting (logged once logging is up).
+    pub unknown_env: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `path` if it exists, then `NATTER_*` variables from the process environment.
+    pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (tests pass their own).
+    pub fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<LoadedConfig, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("NATTER_"))
+            .collect();
+        let unknown_env = env
+            .iter()
+            .map(|(key, _)| key.clone())
+            .filter(|key| !is_known_env_key(key) && key != "NATTER_CONFIG" && key != "NATTER_LOG")
+            .collect();
+        let overrides = env_overrides(&env);
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(path))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(LoadedConfig {
+            config,
+            base_dir,
+            unknown_env,
+        })
+    }
+}
+
+/// Turns `NATTER_SECTION__KEY=value` pairs into nested values, parsed the way figment parses env values.
+fn env_overrides(env: &[(String, String)]) -> Dict {
+    let mut root = Dict::new();
+    for (key, raw) in env.iter().filter(|(k, _)| is_known_env_key(k)) {
+        let path: Vec<String> = key["NATTER_".len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let value: Value = raw.parse().unwrap_or_else(|_| Value::from(raw.clone()));
+        insert_path(&mut root, &path, value);
+    }
+    root
+}
+
+fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+fn is_known_env_key(key: &str) -> bool {
+    key.strip_prefix("NATTER_")
+        .and_then(|rest| rest.split_once("__"))
+        .is_some_and(|(section, _)| SECTIONS.contains(&section.to_ascii_lowercase().as_str()))
+}
+
+impl LoadedConfig {
+    /// The database URL in force: the configured one, or an SQLite file next to the configuration.
+    pub fn database_url(&self) -> String {
+        if self.config.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.base_dir.join("natter.db").display()
+            )
+        } else {
+            self.config.database.url.clone()
+        }
+    }
+
+    /// The configuration as TOML with secrets redacted, for `natter config show`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.config.clone();
+        shown.database.url = redact_url_password(&shown.database.url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // set_password only fails for URLs that cannot have one, which this one does.
+            let _ = parsed.set_password(Some("REDACTED"));
+            parsed.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_config() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.toml")
+    }
+
+    #[test]
+    fn shipped_config_toml_equals_defaults() {
+        let loaded = Config::load_with_env(&repo_config(), Vec::new()).expect("config.toml parses");
+        assert_eq!(loaded.config, Config::default());
+    }
+
+    #[test]
+    fn env_overrides_file_with_nested_keys() {
+        let env = vec![
+            (
+                "NATTER_SERVER__LISTEN".to_string(),
+                "127.0.0.1:9000".to_string(),
+            ),
+            (
+                "NATTER_CHAT__MAX_MESSAGE_CHARS".to_string(),
+                "12".to_string(),
+            ),
+            ("NATTER_BOGUS__KEY".to_string(), "1".to_string()),
+        ];
+        let loaded = Config::load_with_env(&repo_config(), env).expect("loads");
+        assert_eq!(loaded.config.server.listen.port(), 9000);
+        assert_eq!(loaded.config.chat.max_message_chars, 12);
+        assert_eq!(loaded.unknown_env, vec!["NATTER_BOGUS__KEY".to_string()]);
+    }
+
+    #[test]
+    fn unknown_keys_in_file_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").expect("write");
+        let err = Config::load_with_env(&path, Vec::new()).expect_err("typo refused");
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn default_database_is_sqlite_next_to_config() {
+        let loaded = Config::load_with_env(Path::new("/srv/natter/config.toml"), Vec::new())
+            .expect("missing file is fine");
+        assert_eq!(
+            loaded.database_url(),
+            "sqlite:///srv/natter/natter.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn show_redacts_database_password() {
+        let env = vec![(
+            "NATTER_DATABASE__URL".to_string(),
+            "postgres://natter:hunter2@db/natter".to_string(),
+        )];
+        let loaded = Config::load_with_env(&repo_config(), env).expect("loads");
+        let shown = loaded.redacted_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+}

@@ -1,0 +1,16 @@
+//! The chat domain: conversations, messages, routing, presence, tokens and agent links.
+//! Plain Rust: no axum, no SQL. It calls the store for persistence and the bus for fan-out.
+
+pub mod agent_links;
+pub mod chat;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod presence;
+pub mod scope;
+pub mod secret;
+pub mod tokens;
+
+pub use error::DomainError;

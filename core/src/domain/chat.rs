@@ -1,0 +1,326 @@
+//! Conversations and messages: storing them, routing them, and announcing every change live.
+
+use std::sync::Arc;
+
+use crate::bus::Bus;
+use crate::domain::DomainError;
+use crate::domain::clock::Clock;
+use crate::domain::events::{Author, RealtimeEvent, Topic};
+use crate::domain::ids::{AgentId, ConversationId, VisitorId};
+use crate::domain::model::{
+    Agent, AgentStatus, AuthorKind, Conversation, ConversationFilter, Message, Site, Visitor,
+};
+use crate::domain::presence::{Presence, PresenceCounts};
+use crate::store::{AppendOutcome, NewMessage, Store, StoreError};
+
+/// Longest client message id accepted (a UUID is 36).
+const MAX_CLIENT_ID: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChatLimits {
+    pub max_message_chars: usize,
+}
+
+#[derive(Clone)]
+pub struct Chat {
+    store: Store,
+    bus: Arc<dyn Bus>,
+    clock: Arc<dyn Clock>,
+    presence: Arc<Presence>,
+    limits: ChatLimits,
+}
+
+impl Chat {
+    pub fn new(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        clock: Arc<dyn Clock>,
+        presence: Arc<Presence>,
+        limits: ChatLimits,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            clock,
+            presence,
+            limits,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
+    /// A visitor arrived on a page: records the visit.
+    pub async fn visitor_arrived(
+        &self,
+        site: &Site,
+        visitor: VisitorId,
+    ) -> Result<Visitor, DomainError> {
+        let visitor = self
+            .store
+            .touch_visitor(site.id, visitor, self.clock.now())
+            .await?;
+        if visitor.site_id != site.id {
+            return Err(DomainError::invalid(
+                "visitor_id",
+                "belongs to another site",
+            ));
+        }
+        Ok(visitor)
+    }
+
+    /// Stores a visitor's message; the first one opens a conversation.
+    pub async fn visitor_message(
+        &self,
+        site: &Site,
+        visitor: VisitorId,
+        client_id: Option<String>,
+        body: &str,
+    ) -> Result<AppendOutcome, DomainError> {
+        let new = self.new_message(AuthorKind::Visitor, Some(visitor.0), None, client_id, body)?;
+        let outcome = self
+            .store
+            .append_visitor_message(site.id, visitor, new, self.clock.now())
+            .await?;
+        self.announce(&outcome);
+        Ok(outcome)
+    }
+
+    /// Stores an agent's reply in an open conversation.
+    pub async fn agent_message(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+        client_id: Option<String>,
+        body: &str,
+    ) -> Result<AppendOutcome, DomainError> {
+        let new = self.new_message(
+            AuthorKind::Agent,
+            Some(agent.id.0),
+            Some(agent.name.clone()),
+            client_id,
+            body,
+        )?;
+        let outcome = self
+            .store
+            .append_message(conversation, new, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Closed => DomainError::Conflict("conversation is closed".into()),
+                other => other.into(),
+            })?
+            .ok_or(DomainError::NotFound("conversation"))?;
+        self.announce(&outcome);
+        Ok(outcome)
+    }
+
+    /// Assigns a conversation to an agent (manual routing); `None` returns it to the queue.
+    pub async fn assign(
+        &self,
+        conversation: ConversationId,
+        agent: Option<AgentId>,
+    ) -> Result<Conversation, DomainError> {
+        if let Some(agent) = agent {
+            match self.store.agent(agent).await? {
+                Some(found) if found.enabled => {}
+                Some(_) => return Err(DomainError::Conflict("agent is disabled".into())),
+                None => return Err(DomainError::NotFound("agent")),
+            }
+        }
+        let updated = self
+            .store
+            .assign_conversation(conversation, agent, self.clock.now())
+            .await?
+            .ok_or(DomainError::NotFound("conversation"))?;
+        self.announce_conversation(&updated);
+        Ok(updated)
+    }
+
+    pub async fn close(&self, conversation: ConversationId) -> Result<Conversation, DomainError> {
+        let updated = self
+            .store
+            .close_conversation(conversation, self.clock.now())
+            .await?
+            .ok_or(DomainError::NotFound("conversation"))?;
+        self.announce_conversation(&updated);
+        Ok(updated)
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, DomainError> {
+        self.store
+            .conversation(id)
+            .await?
+            .ok_or(DomainError::NotFound("conversation"))
+    }
+
+    pub async fn conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<Conversation>, DomainError> {
+        Ok(self.store.list_conversations(filter).await?)
+    }
+
+    pub async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<Message>, DomainError> {
+        Ok(self
+            .store
+            .messages_after(conversation, after_seq, limit)
+            .await?)
+    }
+
+    /// Typing is live only: announced to the other side, never stored.
+    pub fn typing(&self, conversation: &Conversation, author: Author, active: bool) {
+        let event = RealtimeEvent::Typing {
+            conversation_id: conversation.id,
+            author: author.clone(),
+            active,
+        };
+        match author.kind {
+            AuthorKind::Visitor => self.bus.publish(Topic::Agents, event),
+            AuthorKind::Agent | AuthorKind::System => self
+                .bus
+                .publish(Topic::Visitor(conversation.visitor_id), event),
+        }
+    }
+
+    /// A read mark: announced to the other side.
+    pub fn read(&self, conversation: &Conversation, reader: AuthorKind, seq: i64) {
+        let event = RealtimeEvent::Read {
+            conversation_id: conversation.id,
+            reader,
+            seq: seq.clamp(0, conversation.last_seq),
+        };
+        match reader {
+            AuthorKind::Visitor => self.bus.publish(Topic::Agents, event),
+            AuthorKind::Agent | AuthorKind::System => self
+                .bus
+                .publish(Topic::Visitor(conversation.visitor_id), event),
+        }
+    }
+
+    /// An agent socket opened.
+    pub async fn agent_connected(&self, agent: AgentId) -> Result<AgentStatus, DomainError> {
+        let change = self.presence.connect(agent);
+        self.presence_changed(agent, change.status, change.changed)
+            .await?;
+        Ok(change.status)
+    }
+
+    /// An agent socket closed.
+    pub async fn agent_disconnected(&self, agent: AgentId) -> Result<(), DomainError> {
+        let change = self.presence.disconnect(agent);
+        self.presence_changed(agent, change.status, change.changed)
+            .await
+    }
+
+    /// A connected agent chose available or away.
+    pub async fn set_agent_status(
+        &self,
+        agent: AgentId,
+        status: AgentStatus,
+    ) -> Result<AgentStatus, DomainError> {
+        if !matches!(status, AgentStatus::Available | AgentStatus::Away) {
+            return Err(DomainError::invalid("status", "must be available or away"));
+        }
+        let change = self.presence.set_status(agent, status);
+        self.presence_changed(agent, change.status, change.changed)
+            .await?;
+        Ok(change.status)
+    }
+
+    pub fn presence_counts(&self) -> PresenceCounts {
+        self.presence.counts()
+    }
+
+    pub fn agent_status(&self, agent: AgentId) -> AgentStatus {
+        self.presence.status(agent)
+    }
+
+    async fn presence_changed(
+        &self,
+        agent: AgentId,
+        status: AgentStatus,
+        changed: bool,
+    ) -> Result<(), DomainError> {
+        if !changed {
+            return Ok(());
+        }
+        self.store.set_agent_status(agent, status).await?;
+        let counts = self.presence.counts();
+        let event = RealtimeEvent::Presence {
+            online: counts.online,
+            available: counts.available,
+        };
+        self.bus.publish(Topic::Agents, event.clone());
+        self.bus.publish(Topic::Presence, event);
+        Ok(())
+    }
+
+    fn new_message(
+        &self,
+        author_kind: AuthorKind,
+        author_id: Option<uuid::Uuid>,
+        author_name: Option<String>,
+        client_id: Option<String>,
+        body: &str,
+    ) -> Result<NewMessage, DomainError> {
+        let body = body.trim();
+        if body.is_empty() {
+            return Err(DomainError::invalid("body", "must not be empty"));
+        }
+        let chars = body.chars().count();
+        if chars > self.limits.max_message_chars {
+            return Err(DomainError::invalid(
+                "body",
+                format!(
+                    "is {chars} characters, at most {} are allowed",
+                    self.limits.max_message_chars
+                ),
+            ));
+        }
+        if let Some(id) = &client_id
+            && (id.is_empty() || id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control))
+        {
+            return Err(DomainError::invalid(
+                "client_id",
+                format!("must be 1 to {MAX_CLIENT_ID} printable characters"),
+            ));
+        }
+        Ok(NewMessage {
+            author_kind,
+            author_id,
+            author_name,
+            body: body.to_string(),
+            client_id,
+        })
+    }
+
+    fn announce(&self, outcome: &AppendOutcome) {
+        if outcome.duplicate {
+            return;
+        }
+        if outcome.opened {
+            self.announce_conversation(&outcome.conversation);
+        }
+        let event = RealtimeEvent::Message(outcome.message.clone());
+        self.bus.publish(Topic::Agents, event.clone());
+        self.bus
+            .publish(Topic::Visitor(outcome.conversation.visitor_id), event);
+    }
+
+    fn announce_conversation(&self, conversation: &Conversation) {
+        let event = RealtimeEvent::Conversation(conversation.clone());
+        self.bus.publish(Topic::Agents, event.clone());
+        self.bus
+            .publish(Topic::Visitor(conversation.visitor_id), event);
+    }
+}

@@ -1,0 +1,30 @@
+//! What can go wrong in the domain. The HTTP layer maps each variant to one status and code.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Input that is well-formed but not acceptable; `field` names what to fix.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// The link or session is unknown, expired or already used.
+    #[error("link or session is invalid, expired or already used")]
+    LinkInvalid,
+    #[error("too many messages, slow down")]
+    RateLimited,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Realtime events: what the bus fans out to connected sockets.
+
+use serde::Serialize;
+
+use crate::domain::ids::{ConversationId, VisitorId};
+use crate::domain::model::{AuthorKind, Conversation, Message};
+
+/// Who a live event is for. Agents see every conversation; a visitor sees only their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Agents,
+    Visitor(VisitorId),
+    /// Agent presence counts, which every visitor socket follows.
+    Presence,
+}
+
+/// Someone who typed or read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Author {
+    pub kind: AuthorKind,
+    pub id: Option<uuid::Uuid>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RealtimeEvent {
+    Message(Message),
+    Conversation(Conversation),
+    Typing {
+        conversation_id: ConversationId,
+        author: Author,
+        active: bool,
+    },
+    Read {
+        conversation_id: ConversationId,
+        reader: AuthorKind,
+        seq: i64,
+    },
+    Presence {
+        online: u32,
+        available: u32,
+    },
+}

@@ -1,0 +1,84 @@
+//! HTTP: the route table, REST handlers (one module per resource), wire types and the one
+//! mapping from errors to statuses. The only module that knows axum besides `ws`.
+
+pub mod agents;
+pub mod auth;
+pub mod console;
+pub mod conversations;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod sites;
+pub mod tokens;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::http::error::ApiError;
+use crate::ws;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/conversations", get(conversations::list))
+        .route("/conversations/{id}", get(conversations::get_one))
+        .route(
+            "/conversations/{id}/messages",
+            post(conversations::post_message),
+        )
+        .route("/conversations/{id}/assign", post(conversations::assign))
+        .route("/conversations/{id}/close", post(conversations::close))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{id}", get(agents::get_one))
+        .route("/agents/{id}/chat-links", post(agents::create_chat_link))
+        .route("/auth/token", post(tokens::create))
+        .route("/auth/tokens", get(tokens::list))
+        .route("/auth/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/sites", get(sites::list).post(sites::create))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { ApiError::NotFound("route") });
+
+    let body_limit = state.config.server.max_body_bytes;
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/ws/visitor", get(ws::visitor::upgrade))
+        .route("/ws/agent", get(ws::agent::upgrade))
+        .route("/agent/link/{token}", get(console::open_link))
+        .route("/agent/", get(console::page))
+        .route("/agent/console.js", get(console::script))
+        .route("/agent/console.css", get(console::styles))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                        let route = request
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map_or("-", MatchedPath::as_str);
+                        let id = request
+                            .headers()
+                            .get(&REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        // The route pattern, never the path itself: paths and queries carry link tokens.
+                        tracing::info_span!("request", id, method = %request.method(), route)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,149 @@
+//! `/api/v1/agents`: the people answering chats, and their public agent chat URLs.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::domain::DomainError;
+use crate::domain::agent_links::LinkTarget;
+use crate::domain::ids::{AgentId, ConversationId, CustomerId};
+use crate::http::auth::{Caller, need};
+use crate::http::dto::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Json, Path};
+use crate::store::agents::NewAgent;
+
+/// `GET /api/v1/agents`: every agent with their live status.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents",
+    security(("bearer" = ["agents:read"])),
+    responses((status = 200, body = Vec<AgentDto>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller<need::AgentsRead>,
+) -> Result<axum::Json<Vec<AgentDto>>, ApiError> {
+    let agents = state.store.list_agents().await?;
+    Ok(axum::Json(
+        agents
+            .iter()
+            .map(|a| AgentDto::new(a, state.chat.agent_status(a.id)))
+            .collect(),
+    ))
+}
+
+/// `GET /api/v1/agents/{id}`: one agent.
+#[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "agents",
+    params(("id" = Uuid, Path, description = "agent id")),
+    security(("bearer" = ["agents:read"])),
+    responses((status = 200, body = AgentDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _caller: Caller<need::AgentsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<AgentDto>, ApiError> {
+    let agent = state
+        .store
+        .agent(AgentId(id))
+        .await?
+        .ok_or(ApiError::NotFound("agent"))?;
+    Ok(axum::Json(AgentDto::new(
+        &agent,
+        state.chat.agent_status(agent.id),
+    )))
+}
+
+/// `POST /api/v1/agents`: create an agent.
+#[utoipa::path(post, path = "/api/v1/agents", tag = "agents",
+    request_body = CreateAgent,
+    security(("bearer" = ["agents:write"])),
+    responses((status = 201, body = AgentDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _caller: Caller<need::AgentsWrite>,
+    Json(body): Json<CreateAgent>,
+) -> Result<(StatusCode, axum::Json<AgentDto>), ApiError> {
+    let email = body.email.trim();
+    if !looks_like_email(email) {
+        return Err(DomainError::invalid("email", "is not an email address").into());
+    }
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
+    }
+    if let Some(external) = &body.external_id {
+        if external.is_empty() || external.len() > 200 {
+            return Err(DomainError::invalid("external_id", "must be 1 to 200 characters").into());
+        }
+        if state.store.agent_by_external_id(external).await?.is_some() {
+            return Err(ApiError::Conflict(format!(
+                "an agent with external_id `{external}` exists"
+            )));
+        }
+    }
+    let agent = state
+        .store
+        .create_agent(NewAgent {
+            external_id: body.external_id,
+            email: email.to_string(),
+            name: name.to_string(),
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(AgentDto::new(&agent, state.chat.agent_status(agent.id))),
+    ))
+}
+
+/// `POST /api/v1/agents/{id}/chat-links`: a public agent chat URL.
+///
+/// Give `customerId` (lands in that customer's open, else latest, conversation) or `conversationId`.
+/// The URL works once, until `expires_at`; opening it logs the agent in and shows the conversation.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/chat-links", tag = "agents",
+    params(("id" = Uuid, Path, description = "agent id")),
+    request_body = CreateChatLink,
+    security(("bearer" = ["agent-links:create"])),
+    responses((status = 201, body = ChatLinkDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create_chat_link(
+    State(state): State<AppState>,
+    _caller: Caller<need::AgentLinksCreate>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<CreateChatLink>,
+) -> Result<(StatusCode, axum::Json<ChatLinkDto>), ApiError> {
+    let target = match (body.customer_id, body.conversation_id) {
+        (Some(customer), None) => LinkTarget::Customer(CustomerId(customer)),
+        (None, Some(conversation)) => LinkTarget::Conversation(ConversationId(conversation)),
+        _ => {
+            return Err(DomainError::invalid(
+                "customerId",
+                "give exactly one of customerId and conversationId",
+            )
+            .into());
+        }
+    };
+    let issued = state
+        .links
+        .issue(AgentId(id), target, body.expires_in)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ChatLinkDto {
+            url: format!("{}/agent/link/{}", state.base_url, issued.token),
+            conversation_id: issued.conversation_id.0,
+            expires_at: issued.expires_at,
+        }),
+    ))
+}
+
+fn looks_like_email(email: &str) -> bool {
+    email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+}

@@ -1,0 +1,154 @@
+//! The one mapping from what went wrong to an HTTP status and a `{"error":{"code","message"}}` body.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::DomainError;
+use crate::domain::scope::Scope;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// No usable credentials: missing, unknown, expired or revoked.
+    Unauthorized(&'static str),
+    /// Valid credentials without the scope this route needs.
+    Forbidden(Scope),
+    NotFound(&'static str),
+    /// A browser on a page whose origin the site does not allow.
+    OriginNotAllowed,
+    /// The body or query is not what the route takes (malformed JSON, a bad parameter).
+    BadRequest(String),
+    /// Well-formed input that is not acceptable; names the field.
+    Validation {
+        field: String,
+        message: String,
+    },
+    PayloadTooLarge(String),
+    UnsupportedMediaType,
+    Conflict(String),
+    RateLimited,
+    /// Something failed on our side. The detail is logged once and never sent.
+    Internal(String),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code, e.g. `not_found` or `validation_failed`.
+    pub code: &'static str,
+    pub message: String,
+    /// The offending field, for `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn parts(self) -> (StatusCode, &'static str, String, Option<String>) {
+        match self {
+            ApiError::Unauthorized(why) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                why.to_string(),
+                None,
+            ),
+            ApiError::Forbidden(scope) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this token lacks the `{scope}` scope"),
+                None,
+            ),
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+                None,
+            ),
+            ApiError::OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "this page's origin may not open the chat of this site".into(),
+                None,
+            ),
+            ApiError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, "bad_request", message, None)
+            }
+            ApiError::Validation { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("{field}: {message}"),
+                Some(field),
+            ),
+            ApiError::PayloadTooLarge(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                message,
+                None,
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`".into(),
+                None,
+            ),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message, None),
+            ApiError::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests, slow down".into(),
+                None,
+            ),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on the server; it has been logged".into(),
+                    None,
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = self.parts();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                field,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::NotFound(what) => ApiError::NotFound(what),
+            DomainError::Invalid { field, message } => ApiError::Validation { field, message },
+            DomainError::Conflict(message) => ApiError::Conflict(message),
+            DomainError::LinkInvalid => ApiError::Unauthorized("session is invalid or expired"),
+            DomainError::RateLimited => ApiError::RateLimited,
+            DomainError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Closed => ApiError::Conflict("conversation is closed".into()),
+            StoreError::Db(_) | StoreError::Corrupt(_) => ApiError::Internal(err.to_string()),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{agents, conversations, dto, error, sites, tokens};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Natter API", description = "Live chat: conversations, agents, tokens, agent links."),
+    paths(
+        conversations::list, conversations::get_one, conversations::post_message,
+        conversations::assign, conversations::close,
+        agents::list, agents::get_one, agents::create, agents::create_chat_link,
+        tokens::create, tokens::list, tokens::revoke,
+        sites::list, sites::create,
+    ),
+    components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`ntr_…`). The scopes each route needs are listed in its security requirement.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,199 @@
+//! The `natter` command: parses arguments, loads configuration, starts logging, runs a command.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use natter_core::config::{Config, LoadedConfig, LogFormat};
+use natter_core::domain::clock::SystemClock;
+use natter_core::domain::ids::TokenId;
+use natter_core::domain::scope::Scope;
+use natter_core::domain::tokens::Tokens;
+use natter_core::store::Store;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "natter",
+    version,
+    about = "Natter: a self-hosted live chat server"
+)]
+struct Cli {
+    /// The configuration file (missing is fine: built-in defaults apply).
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        env = "NATTER_CONFIG"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A scope (repeat for several): admin, conversations:read, conversations:write,
+        /// agents:read, agents:write, agent-links:create, sites:read.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<Scope>,
+        /// When the token stops working (RFC 3339), e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: TokenId },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration in force, secrets redacted.
+    Show,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let loaded = Config::load(&cli.config)?;
+    init_tracing(&loaded.config);
+    for variable in &loaded.unknown_env {
+        tracing::warn!(%variable, "unknown NATTER_ variable ignored");
+    }
+    match cli.command {
+        Command::Serve => serve(loaded).await,
+        Command::Migrate => {
+            let store = Store::connect(&loaded.database_url()).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token { command } => token(loaded, command).await,
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => {
+            print!("{}", loaded.redacted_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
+    let address = loaded.config.server.listen;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    natter_core::serve(loaded, listener, shutdown_signal(), Default::default()).await?;
+    Ok(())
+}
+
+async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()> {
+    let store = Store::connect(&loaded.database_url()).await?;
+    store.migrate().await?;
+    let tokens = Tokens::new(store, std::sync::Arc::new(SystemClock));
+    match command {
+        TokenCommand::Create {
+            name,
+            scopes,
+            expires_at,
+        } => {
+            let created = tokens.create(&name, scopes, expires_at).await?;
+            eprintln!(
+                "Created token {} ({}). It is shown once; store it now:",
+                created.token.name, created.token.id
+            );
+            println!("{}", created.secret);
+        }
+        TokenCommand::List => {
+            for t in tokens.list().await? {
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+                let state = if t.revoked_at.is_some() {
+                    "revoked".to_string()
+                } else if let Some(at) = t.expires_at {
+                    format!("expires {at}")
+                } else {
+                    "active".to_string()
+                };
+                println!(
+                    "{}  {:<12} {:<20} {:<40} {}",
+                    t.id,
+                    t.prefix,
+                    t.name,
+                    scopes.join(","),
+                    state
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            if tokens.revoke(id).await.is_err() {
+                bail!("no token with id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_env("NATTER_LOG")
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,115 @@
+//! Persistence: sea-orm entities, migrations and the repositories the domain calls.
+//!
+//! Entities never leave this module: every repository function takes and returns domain types.
+
+pub mod agents;
+mod conversations;
+mod convert;
+pub mod entities;
+mod links;
+pub mod migrations;
+mod sites;
+pub mod tokens;
+mod visitors;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, Statement, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, MutexGuard};
+
+pub use conversations::{AppendOutcome, NewMessage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    /// The conversation is closed: nothing more can be added to it.
+    #[error("conversation is closed")]
+    Closed,
+    /// A stored row that does not map onto the domain (an unknown status, broken JSON).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database behind the server.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// Writers queue here: SQLite allows one writer at a time, and a queue in the process is kinder
+    /// than `SQLITE_BUSY` retries. On PostgreSQL it also keeps one node's commits in order.
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// A write transaction holding the write lock until it commits or is dropped.
+pub(crate) struct WriteTx<'a> {
+    pub(crate) tx: DatabaseTransaction,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl Store {
+    /// Connects to `url` (SQLite in WAL mode, or PostgreSQL).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let mut options = ConnectOptions::new(url.to_string());
+        options
+            .max_connections(8)
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            for pragma in [
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = FULL",
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA busy_timeout = 5000",
+            ] {
+                db.execute(Statement::from_string(DbBackend::Sqlite, pragma))
+                    .await?;
+            }
+        }
+        Ok(Self {
+            db,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migrations::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers (`/readyz`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub(crate) async fn write(&self) -> StoreResult<WriteTx<'_>> {
+        let guard = self.write_lock.lock().await;
+        let tx = self.db.begin().await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+}
+
+impl WriteTx<'_> {
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

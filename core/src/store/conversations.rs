@@ -1,0 +1,341 @@
+//! Conversations and their messages, and the change feed that polling reads.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, Set,
+};
+
+use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
+use crate::domain::model::{
+    AuthorKind, Conversation, ConversationFilter, ConversationStatus, Message,
+};
+use crate::store::entities::{conversation, counter, message};
+use crate::store::visitors::customer_for_visitor;
+use crate::store::{Store, StoreError, StoreResult, convert};
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub author_kind: AuthorKind,
+    pub author_id: Option<uuid::Uuid>,
+    pub author_name: Option<String>,
+    pub body: String,
+    pub client_id: Option<String>,
+}
+
+/// What storing a message did.
+#[derive(Debug, Clone)]
+pub struct AppendOutcome {
+    pub message: Message,
+    /// The conversation after the message (its `last_seq` and `change_seq` moved).
+    pub conversation: Conversation,
+    /// The message opened this conversation.
+    pub opened: bool,
+    /// The client id was seen before: nothing new was stored, `message` is the earlier one.
+    pub duplicate: bool,
+}
+
+impl Store {
+    pub async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        conversation::Entity::find_by_id(id.0)
+            .one(self.db())
+            .await?
+            .map(convert::conversation)
+            .transpose()
+    }
+
+    /// The visitor's open conversation, if any (a visitor has at most one).
+    pub async fn open_conversation_of_visitor(
+        &self,
+        visitor_id: VisitorId,
+    ) -> StoreResult<Option<Conversation>> {
+        open_of_visitor(self.db(), visitor_id)
+            .await?
+            .map(convert::conversation)
+            .transpose()
+    }
+
+    /// Conversations matching `filter`, in change-feed order (oldest change first).
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+    ) -> StoreResult<Vec<Conversation>> {
+        let mut query = conversation::Entity::find();
+        if let Some(status) = filter.status {
+            query = query.filter(conversation::Column::Status.eq(status.as_str()));
+        }
+        if let Some(assignee) = filter.assignee {
+            query = query.filter(conversation::Column::AssigneeId.eq(assignee.0));
+        }
+        if let Some(customer) = filter.customer {
+            query = query.filter(conversation::Column::CustomerId.eq(customer.0));
+        }
+        if let Some(after) = filter.after_change {
+            query = query.filter(conversation::Column::ChangeSeq.gt(after));
+        }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(conversation::Column::UpdatedAt.gte(since));
+        }
+        query
+            .order_by_asc(conversation::Column::ChangeSeq)
+            .limit(filter.limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(convert::conversation)
+            .collect()
+    }
+
+    /// Messages of a conversation with `seq` greater than `after_seq`, in order.
+    pub async fn messages_after(
+        &self,
+        conversation_id: ConversationId,
+        after_seq: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Message>> {
+        message::Entity::find()
+            .filter(message::Column::ConversationId.eq(conversation_id.0))
+            .filter(message::Column::Seq.gt(after_seq))
+            .order_by_asc(message::Column::Seq)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(convert::message)
+            .collect()
+    }
+
+    /// Stores a visitor's message in their open conversation, opening one (and a customer) if needed.
+    pub async fn append_visitor_message(
+        &self,
+        site_id: SiteId,
+        visitor_id: VisitorId,
+        new: NewMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AppendOutcome> {
+        let w = self.write().await?;
+        if let Some(client_id) = &new.client_id
+            && let Some(earlier) =
+                visitor_message_by_client_id(&w.tx, visitor_id, client_id).await?
+        {
+            return duplicate(&w.tx, earlier).await;
+        }
+        let (conversation_id, opened) = match open_of_visitor(&w.tx, visitor_id).await? {
+            Some(open) => (ConversationId(open.id), false),
+            None => {
+                let customer_id = customer_for_visitor(&w.tx, visitor_id, now).await?;
+                let id = ConversationId::new();
+                conversation::ActiveModel {
+                    id: Set(id.0),
+                    site_id: Set(site_id.0),
+                    visitor_id: Set(visitor_id.0),
+                    customer_id: Set(customer_id.0),
+                    status: Set(ConversationStatus::Open.as_str().into()),
+                    assignee_id: Set(None),
+                    last_seq: Set(0),
+                    change_seq: Set(next_change(&w.tx).await?),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(&w.tx)
+                .await?;
+                (id, true)
+            }
+        };
+        let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        w.commit().await?;
+        Ok(AppendOutcome {
+            message,
+            conversation,
+            opened,
+            duplicate: false,
+        })
+    }
+
+    /// Stores a message in an existing open conversation (an agent's reply, a system note).
+    pub async fn append_message(
+        &self,
+        conversation_id: ConversationId,
+        new: NewMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AppendOutcome>> {
+        let w = self.write().await?;
+        let Some(current) = conversation::Entity::find_by_id(conversation_id.0)
+            .one(&w.tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let Some(client_id) = &new.client_id
+            && let Some(earlier) = message::Entity::find()
+                .filter(message::Column::ConversationId.eq(conversation_id.0))
+                .filter(message::Column::ClientId.eq(client_id.as_str()))
+                .one(&w.tx)
+                .await?
+        {
+            return duplicate(&w.tx, earlier).await.map(Some);
+        }
+        if current.status != ConversationStatus::Open.as_str() {
+            return Err(StoreError::Closed);
+        }
+        let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        w.commit().await?;
+        Ok(Some(AppendOutcome {
+            message,
+            conversation,
+            opened: false,
+            duplicate: false,
+        }))
+    }
+
+    /// Sets the assignee (`None` puts it back in the queue). `None` if there is no such conversation.
+    pub async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        assignee: Option<AgentId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        self.update_conversation(id, now, |row| {
+            row.assignee_id = Set(assignee.map(|a| a.0));
+        })
+        .await
+    }
+
+    pub async fn close_conversation(
+        &self,
+        id: ConversationId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        self.update_conversation(id, now, |row| {
+            row.status = Set(ConversationStatus::Closed.as_str().into());
+        })
+        .await
+    }
+
+    async fn update_conversation(
+        &self,
+        id: ConversationId,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut conversation::ActiveModel),
+    ) -> StoreResult<Option<Conversation>> {
+        let w = self.write().await?;
+        let Some(row) = conversation::Entity::find_by_id(id.0).one(&w.tx).await? else {
+            return Ok(None);
+        };
+        let mut active: conversation::ActiveModel = row.into();
+        change(&mut active);
+        active.change_seq = Set(next_change(&w.tx).await?);
+        active.updated_at = Set(now);
+        let updated = active.update(&w.tx).await?;
+        w.commit().await?;
+        convert::conversation(updated).map(Some)
+    }
+}
+
+async fn open_of_visitor(
+    db: &impl ConnectionTrait,
+    visitor_id: VisitorId,
+) -> StoreResult<Option<conversation::Model>> {
+    Ok(conversation::Entity::find()
+        .filter(conversation::Column::VisitorId.eq(visitor_id.0))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open.as_str()))
+        .order_by_desc(conversation::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
+
+fn message_conversation() -> RelationDef {
+    message::Entity::belongs_to(conversation::Entity)
+        .from(message::Column::ConversationId)
+        .to(conversation::Column::Id)
+        .into()
+}
+
+async fn visitor_message_by_client_id(
+    db: &impl ConnectionTrait,
+    visitor_id: VisitorId,
+    client_id: &str,
+) -> StoreResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .join(JoinType::InnerJoin, message_conversation())
+        .filter(conversation::Column::VisitorId.eq(visitor_id.0))
+        .filter(message::Column::ClientId.eq(client_id))
+        .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
+        .one(db)
+        .await?)
+}
+
+async fn duplicate(
+    db: &impl ConnectionTrait,
+    earlier: message::Model,
+) -> StoreResult<AppendOutcome> {
+    let conversation = conversation::Entity::find_by_id(earlier.conversation_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("message without conversation".into()))?;
+    Ok(AppendOutcome {
+        message: convert::message(earlier)?,
+        conversation: convert::conversation(conversation)?,
+        opened: false,
+        duplicate: true,
+    })
+}
+
+/// Appends the message with the next `seq` and moves the conversation in the change feed.
+async fn insert_message(
+    db: &impl ConnectionTrait,
+    conversation_id: ConversationId,
+    new: NewMessage,
+    now: DateTime<Utc>,
+) -> StoreResult<(Message, Conversation)> {
+    let change_seq = next_change(db).await?;
+    // Incrementing in SQL takes the row lock first, so concurrent writers get distinct seqs.
+    conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastSeq,
+            Expr::col(conversation::Column::LastSeq).add(1),
+        )
+        .col_expr(conversation::Column::ChangeSeq, change_seq.into())
+        .col_expr(conversation::Column::UpdatedAt, now.into())
+        .filter(conversation::Column::Id.eq(conversation_id.0))
+        .exec(db)
+        .await?;
+    let conversation = conversation::Entity::find_by_id(conversation_id.0)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("conversation {conversation_id} vanished")))?;
+    let row = message::ActiveModel {
+        id: Set(MessageId::new().0),
+        conversation_id: Set(conversation_id.0),
+        seq: Set(conversation.last_seq),
+        author_kind: Set(new.author_kind.as_str().into()),
+        author_id: Set(new.author_id),
+        author_name: Set(new.author_name),
+        body: Set(new.body),
+        client_id: Set(new.client_id),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok((convert::message(row)?, convert::conversation(conversation)?))
+}
+
+/// The next position in the change feed. Taking it updates one row, so writers queue on that row
+/// and commit in the order of their positions: a poller never sees position 7 before 6 is visible.
+async fn next_change(db: &impl ConnectionTrait) -> StoreResult<i64> {
+    counter::Entity::update_many()
+        .col_expr(
+            counter::Column::Value,
+            Expr::col(counter::Column::Value).add(1),
+        )
+        .filter(counter::Column::Name.eq("changes"))
+        .exec(db)
+        .await?;
+    let row = counter::Entity::find_by_id("changes".to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("change counter missing".into()))?;
+    Ok(row.value)
+}

@@ -1,0 +1,15 @@
+//! Schema migrations, run on start and by `natter migrate`. A landed migration is never edited.
+
+use sea_orm_migration::prelude::*;
+
+#[path = "migrations/m20261126_000001_create_chat_tables.rs"]
+mod m20261126_000001_create_chat_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_chat_tables::Migration)]
+    }
+}

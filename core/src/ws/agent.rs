@@ -1,0 +1,310 @@
+//! `GET /ws/agent`: the agent console's socket, authenticated by the session cookie.
+//! Agents see every open conversation: the unassigned queue and the assigned ones.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::app::AppState;
+use crate::bus::SharedEvent;
+use crate::domain::DomainError;
+use crate::domain::events::{Author, RealtimeEvent, Topic};
+use crate::domain::ids::{AgentId, ConversationId};
+use crate::domain::model::{Agent, AuthorKind, ConversationFilter, ConversationStatus};
+use crate::http::console::SESSION_COOKIE;
+use crate::http::dto::{AgentDto, ConversationDto};
+use crate::http::error::ApiError;
+use crate::ws::connection::{
+    Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
+};
+use crate::ws::protocol::{AgentFrame, PROTOCOL_VERSION, ResumeEntry, ServerFrame};
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The console lists at most this many open conversations on connect.
+const OPEN_LIMIT: u64 = 500;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let session = session_cookie(&headers).ok_or(ApiError::Unauthorized(
+        "open a public agent chat URL or sign in first",
+    ))?;
+    let agent = state.links.session_agent(session).await?;
+    let max = state.config.server.max_frame_bytes;
+    Ok(ws
+        .max_message_size(max * 4)
+        .max_frame_size(max * 4)
+        .on_upgrade(move |socket| run(state, agent, socket))
+        .into_response())
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+struct AgentSession {
+    state: AppState,
+    agent: Agent,
+    delivery: Delivery,
+    rate: RateLimit,
+}
+
+async fn run(state: AppState, agent: Agent, socket: WebSocket) {
+    let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
+    let resume = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<AgentFrame>()).await {
+        Ok(Incoming::Frame(AgentFrame::Hello { v, resume })) if v == PROTOCOL_VERSION => resume,
+        Ok(Incoming::Frame(AgentFrame::Hello { v, .. })) => {
+            conn.send(&ServerFrame::error(
+                "unsupported_version",
+                format!("this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {v}"),
+            ))
+            .await;
+            conn.close(close_code::POLICY, "unsupported version").await;
+            return;
+        }
+        Ok(Incoming::Closed) => return,
+        _ => {
+            conn.send(&ServerFrame::error(
+                "bad_frame",
+                "the first frame must be hello",
+            ))
+            .await;
+            conn.close(close_code::POLICY, "hello expected").await;
+            return;
+        }
+    };
+    let mut events = state.chat.bus().subscribe(Topic::Agents);
+    let agent_id = agent.id;
+    if let Err(e) = state.chat.agent_connected(agent_id).await {
+        conn.send(&domain_error_frame(e, None)).await;
+        return;
+    }
+    let mut session = AgentSession {
+        rate: RateLimit::per_minute(state.config.chat.messages_per_minute),
+        state,
+        agent,
+        delivery: Delivery::default(),
+    };
+    if session.welcome(&mut conn, &resume).await {
+        let shutdown = session.state.shutdown.clone();
+        loop {
+            tokio::select! {
+                incoming = conn.recv::<AgentFrame>() => match incoming {
+                    Incoming::Frame(frame) => {
+                        if !session.handle(&mut conn, frame).await {
+                            break;
+                        }
+                    }
+                    Incoming::Bad(why) => {
+                        if !conn.send(&ServerFrame::error("bad_frame", why)).await {
+                            break;
+                        }
+                    }
+                    Incoming::Nothing => {}
+                    Incoming::Closed => break,
+                },
+                event = events.recv() => {
+                    if !session.forward(&mut conn, event).await {
+                        break;
+                    }
+                }
+                () = shutdown.cancelled() => {
+                    conn.close(close_code::AWAY, "server shutting down").await;
+                    break;
+                }
+            }
+        }
+    }
+    if let Err(e) = session.state.chat.agent_disconnected(agent_id).await {
+        tracing::warn!(agent = %agent_id, error = %e, "could not record agent going offline");
+    }
+}
+
+impl AgentSession {
+    async fn welcome(&mut self, conn: &mut Connection, resume: &[ResumeEntry]) -> bool {
+        let chat = self.state.chat.clone();
+        let open = chat
+            .conversations(&ConversationFilter {
+                status: Some(ConversationStatus::Open),
+                limit: OPEN_LIMIT,
+                ..ConversationFilter::default()
+            })
+            .await;
+        let open = match open {
+            Ok(open) => open,
+            Err(e) => {
+                conn.send(&domain_error_frame(e, None)).await;
+                return false;
+            }
+        };
+        let welcome = ServerFrame::AgentWelcome {
+            v: PROTOCOL_VERSION,
+            agent: AgentDto::new(&self.agent, chat.agent_status(self.agent.id)),
+            conversations: open.iter().map(ConversationDto::from).collect(),
+        };
+        if !conn.send(&welcome).await {
+            return false;
+        }
+        for entry in resume {
+            if !self
+                .sync(conn, ConversationId(entry.conversation_id), entry.last_seq)
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn sync(&mut self, conn: &mut Connection, id: ConversationId, after_seq: i64) -> bool {
+        let chat = self.state.chat.clone();
+        match self.delivery.backlog(&chat, id, after_seq).await {
+            Ok(messages) => {
+                for message in &messages {
+                    if !conn.send(&message_frame(message)).await {
+                        return false;
+                    }
+                }
+                true
+            }
+            Err(e) => conn.send(&domain_error_frame(e, None)).await,
+        }
+    }
+
+    async fn handle(&mut self, conn: &mut Connection, frame: AgentFrame) -> bool {
+        let chat = self.state.chat.clone();
+        match frame {
+            AgentFrame::Hello { .. } => {
+                conn.send(&ServerFrame::error(
+                    "bad_frame",
+                    "hello was already received",
+                ))
+                .await
+            }
+            AgentFrame::Message {
+                conversation_id,
+                client_id,
+                body,
+            } => {
+                if !self.rate.allow() {
+                    let frame = domain_error_frame(DomainError::RateLimited, Some(client_id));
+                    return conn.send(&frame).await;
+                }
+                let id = ConversationId(conversation_id);
+                match chat
+                    .agent_message(&self.agent, id, Some(client_id.clone()), &body)
+                    .await
+                {
+                    Ok(outcome) => {
+                        conn.send(&ServerFrame::Ack {
+                            client_id,
+                            conversation_id,
+                            id: outcome.message.id.0,
+                            seq: outcome.message.seq,
+                            duplicate: outcome.duplicate,
+                        })
+                        .await
+                    }
+                    Err(e) => conn.send(&domain_error_frame(e, Some(client_id))).await,
+                }
+            }
+            AgentFrame::Typing {
+                conversation_id,
+                active,
+            } => match chat.conversation(ConversationId(conversation_id)).await {
+                Ok(conversation) => {
+                    let author = Author {
+                        kind: AuthorKind::Agent,
+                        id: Some(self.agent.id.0),
+                        name: Some(self.agent.name.clone()),
+                    };
+                    chat.typing(&conversation, author, active);
+                    true
+                }
+                Err(e) => conn.send(&domain_error_frame(e, None)).await,
+            },
+            AgentFrame::Read {
+                conversation_id,
+                seq,
+            } => match chat.conversation(ConversationId(conversation_id)).await {
+                Ok(conversation) => {
+                    chat.read(&conversation, AuthorKind::Agent, seq);
+                    true
+                }
+                Err(e) => conn.send(&domain_error_frame(e, None)).await,
+            },
+            AgentFrame::Sync {
+                conversation_id,
+                after_seq,
+            } => {
+                self.sync(conn, ConversationId(conversation_id), after_seq)
+                    .await
+            }
+            AgentFrame::Status { status } => {
+                match chat.set_agent_status(self.agent.id, status).await {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            AgentFrame::Assign {
+                conversation_id,
+                agent_id,
+            } => {
+                let result = chat
+                    .assign(ConversationId(conversation_id), agent_id.map(AgentId))
+                    .await;
+                match result {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            AgentFrame::Close { conversation_id } => {
+                match chat.close(ConversationId(conversation_id)).await {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            AgentFrame::Ping => conn.send(&ServerFrame::Pong).await,
+        }
+    }
+
+    async fn forward(
+        &mut self,
+        conn: &mut Connection,
+        event: Result<SharedEvent, RecvError>,
+    ) -> bool {
+        let event = match event {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => {
+                conn.close(close_code::AGAIN, "fell behind; reconnect and resume")
+                    .await;
+                return false;
+            }
+            Err(RecvError::Closed) => return false,
+        };
+        if let RealtimeEvent::Message(message) = &*event {
+            let chat = self.state.chat.clone();
+            for message in self.delivery.live(&chat, message).await {
+                if !conn.send(&message_frame(&message)).await {
+                    return false;
+                }
+            }
+            return true;
+        }
+        conn.send(&ServerFrame::from_event(&event)).await
+    }
+}

@@ -1,0 +1,175 @@
+//! The frames of the realtime protocol, version 1 (`core/docs/protocol.md`).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::events::{Author, RealtimeEvent};
+use crate::domain::model::{AgentStatus, PageInfo};
+use crate::http::dto::{AgentDto, ConversationDto, MessageDto};
+
+/// The protocol version this server speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorFrame {
+    Hello {
+        v: u32,
+        #[serde(default)]
+        visitor_id: Option<Uuid>,
+        #[serde(default)]
+        page: PageInfo,
+        #[serde(default)]
+        last_seq: Option<i64>,
+    },
+    Message {
+        client_id: String,
+        body: String,
+    },
+    Typing {
+        active: bool,
+    },
+    Read {
+        seq: i64,
+    },
+    Ping,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ResumeEntry {
+    pub conversation_id: Uuid,
+    pub last_seq: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentFrame {
+    Hello {
+        v: u32,
+        #[serde(default)]
+        resume: Vec<ResumeEntry>,
+    },
+    Message {
+        conversation_id: Uuid,
+        client_id: String,
+        body: String,
+    },
+    Typing {
+        conversation_id: Uuid,
+        active: bool,
+    },
+    Read {
+        conversation_id: Uuid,
+        seq: i64,
+    },
+    Sync {
+        conversation_id: Uuid,
+        after_seq: i64,
+    },
+    Status {
+        status: AgentStatus,
+    },
+    Assign {
+        conversation_id: Uuid,
+        agent_id: Option<Uuid>,
+    },
+    Close {
+        conversation_id: Uuid,
+    },
+    Ping,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PresenceDto {
+    pub online: u32,
+    pub available: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    #[serde(rename = "welcome")]
+    VisitorWelcome {
+        v: u32,
+        visitor_id: Uuid,
+        conversation: Option<ConversationDto>,
+        presence: PresenceDto,
+    },
+    #[serde(rename = "welcome")]
+    AgentWelcome {
+        v: u32,
+        agent: AgentDto,
+        conversations: Vec<ConversationDto>,
+    },
+    Message(MessageDto),
+    Ack {
+        client_id: String,
+        conversation_id: Uuid,
+        id: Uuid,
+        seq: i64,
+        duplicate: bool,
+    },
+    Typing {
+        conversation_id: Uuid,
+        author: Author,
+        active: bool,
+    },
+    Read {
+        conversation_id: Uuid,
+        reader: crate::domain::model::AuthorKind,
+        seq: i64,
+    },
+    Presence(PresenceDto),
+    Conversation {
+        conversation: ConversationDto,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+    },
+    Pong,
+}
+
+impl ServerFrame {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            client_id: None,
+        }
+    }
+
+    /// The frame for a live event (messages are handled by the delivery tracker, not here).
+    pub fn from_event(event: &RealtimeEvent) -> Self {
+        match event {
+            RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
+            RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
+                conversation: ConversationDto::from(c),
+            },
+            RealtimeEvent::Typing {
+                conversation_id,
+                author,
+                active,
+            } => ServerFrame::Typing {
+                conversation_id: conversation_id.0,
+                author: author.clone(),
+                active: *active,
+            },
+            RealtimeEvent::Read {
+                conversation_id,
+                reader,
+                seq,
+            } => ServerFrame::Read {
+                conversation_id: conversation_id.0,
+                reader: *reader,
+                seq: *seq,
+            },
+            RealtimeEvent::Presence { online, available } => ServerFrame::Presence(PresenceDto {
+                online: *online,
+                available: *available,
+            }),
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! `GET /ws/visitor?site=KEY`: the widget's socket. A visitor sees only their own conversation.
+
+use std::time::Duration;
+
+use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::ORIGIN;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::app::AppState;
+use crate::bus::SharedEvent;
+use crate::domain::events::{Author, RealtimeEvent, Topic};
+use crate::domain::ids::{ConversationId, VisitorId};
+use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, Site};
+use crate::http::dto::ConversationDto;
+use crate::http::error::ApiError;
+use crate::ws::connection::{
+    Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
+};
+use crate::ws::protocol::{PROTOCOL_VERSION, PresenceDto, ServerFrame, VisitorFrame};
+
+/// A client that does not say hello within this time is dropped.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+pub struct VisitorQuery {
+    site: String,
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<VisitorQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let site = state
+        .store
+        .site_by_key(&query.site)
+        .await?
+        .ok_or(ApiError::NotFound("site"))?;
+    if !origin_allowed(&site, &headers) {
+        return Err(ApiError::OriginNotAllowed);
+    }
+    let max = state.config.server.max_frame_bytes;
+    Ok(ws
+        // A generous transport cap; the protocol's own limit is checked per frame with a clean close.
+        .max_message_size(max * 4)
+        .max_frame_size(max * 4)
+        .on_upgrade(move |socket| run(state, site, socket))
+        .into_response())
+}
+
+fn origin_allowed(site: &Site, headers: &HeaderMap) -> bool {
+    if site.allowed_origins.is_empty() {
+        return true;
+    }
+    headers
+        .get(ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| site.allowed_origins.iter().any(|o| o == origin))
+}
+
+/// One visitor connection.
+struct VisitorSession {
+    state: AppState,
+    site: Site,
+    visitor: VisitorId,
+    conversation: Option<Conversation>,
+    delivery: Delivery,
+    rate: RateLimit,
+}
+
+async fn run(state: AppState, site: Site, socket: WebSocket) {
+    let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
+        Ok(Incoming::Frame(VisitorFrame::Hello {
+            v,
+            visitor_id,
+            page: _,
+            last_seq,
+        })) => (v, visitor_id, last_seq),
+        Ok(Incoming::Closed) => return,
+        _ => {
+            conn.send(&ServerFrame::error(
+                "bad_frame",
+                "the first frame must be hello",
+            ))
+            .await;
+            conn.close(close_code::POLICY, "hello expected").await;
+            return;
+        }
+    };
+    let (v, visitor_id, last_seq) = hello;
+    if v != PROTOCOL_VERSION {
+        conn.send(&ServerFrame::error(
+            "unsupported_version",
+            format!(
+                "this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {v}"
+            ),
+        ))
+        .await;
+        conn.close(close_code::POLICY, "unsupported version").await;
+        return;
+    }
+    let visitor = visitor_id.map_or_else(VisitorId::new, VisitorId);
+    if let Err(e) = state.chat.visitor_arrived(&site, visitor).await {
+        conn.send(&domain_error_frame(e, None)).await;
+        conn.close(close_code::POLICY, "visitor refused").await;
+        return;
+    }
+    // Subscribe before reading the backlog: anything stored in between arrives on the bus, and
+    // the delivery tracker drops what the backlog already sent.
+    let mut own = state.chat.bus().subscribe(Topic::Visitor(visitor));
+    let mut presence = state.chat.bus().subscribe(Topic::Presence);
+    let mut session = VisitorSession {
+        rate: RateLimit::per_minute(state.config.chat.messages_per_minute),
+        state,
+        site,
+        visitor,
+        conversation: None,
+        delivery: Delivery::default(),
+    };
+    if !session.welcome(&mut conn, last_seq.unwrap_or(0)).await {
+        return;
+    }
+    let shutdown = session.state.shutdown.clone();
+    loop {
+        tokio::select! {
+            incoming = conn.recv::<VisitorFrame>() => match incoming {
+                Incoming::Frame(frame) => {
+                    if !session.handle(&mut conn, frame).await {
+                        break;
+                    }
+                }
+                Incoming::Bad(why) => {
+                    if !conn.send(&ServerFrame::error("bad_frame", why)).await {
+                        break;
+                    }
+                }
+                Incoming::Nothing => {}
+                Incoming::Closed => break,
+            },
+            event = own.recv() => {
+                if !session.forward(&mut conn, event).await {
+                    break;
+                }
+            }
+            event = presence.recv() => {
+                if !session.forward(&mut conn, event).await {
+                    break;
+                }
+            }
+            () = shutdown.cancelled() => {
+                conn.close(close_code::AWAY, "server shutting down").await;
+                break;
+            }
+        }
+    }
+}
+
+impl VisitorSession {
+    async fn welcome(&mut self, conn: &mut Connection, last_seq: i64) -> bool {
+        let chat = &self.state.chat;
+        let conversation = match chat
+            .store()
+            .open_conversation_of_visitor(self.visitor)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                conn.send(&domain_error_frame(e.into(), None)).await;
+                return false;
+            }
+        };
+        let counts = chat.presence_counts();
+        let welcome = ServerFrame::VisitorWelcome {
+            v: PROTOCOL_VERSION,
+            visitor_id: self.visitor.0,
+            conversation: conversation.as_ref().map(ConversationDto::from),
+            presence: PresenceDto {
+                online: counts.online,
+                available: counts.available,
+            },
+        };
+        if !conn.send(&welcome).await {
+            return false;
+        }
+        if let Some(open) = &conversation {
+            let backlog = match self.delivery.backlog(chat, open.id, last_seq).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    conn.send(&domain_error_frame(e, None)).await;
+                    return false;
+                }
+            };
+            for message in &backlog {
+                if !conn.send(&message_frame(message)).await {
+                    return false;
+                }
+            }
+        }
+        self.conversation = conversation;
+        true
+    }
+
+    async fn handle(&mut self, conn: &mut Connection, frame: VisitorFrame) -> bool {
+        match frame {
+            VisitorFrame::Hello { .. } => {
+                conn.send(&ServerFrame::error(
+                    "bad_frame",
+                    "hello was already received",
+                ))
+                .await
+            }
+            VisitorFrame::Message { client_id, body } => {
+                if !self.rate.allow() {
+                    let err = crate::domain::DomainError::RateLimited;
+                    return conn.send(&domain_error_frame(err, Some(client_id))).await;
+                }
+                let result = self
+                    .state
+                    .chat
+                    .visitor_message(&self.site, self.visitor, Some(client_id.clone()), &body)
+                    .await;
+                match result {
+                    Ok(outcome) => {
+                        self.delivery.seen(outcome.conversation.id, 0);
+                        self.conversation = Some(outcome.conversation.clone());
+                        conn.send(&ServerFrame::Ack {
+                            client_id,
+                            conversation_id: outcome.conversation.id.0,
+                            id: outcome.message.id.0,
+                            seq: outcome.message.seq,
+                            duplicate: outcome.duplicate,
+                        })
+                        .await
+                    }
+                    Err(e) => conn.send(&domain_error_frame(e, Some(client_id))).await,
+                }
+            }
+            VisitorFrame::Typing { active } => {
+                if let Some(conversation) = &self.conversation {
+                    let author = Author {
+                        kind: AuthorKind::Visitor,
+                        id: Some(self.visitor.0),
+                        name: None,
+                    };
+                    self.state.chat.typing(conversation, author, active);
+                }
+                true
+            }
+            VisitorFrame::Read { seq } => {
+                if let Some(conversation) = &self.conversation {
+                    self.state.chat.read(conversation, AuthorKind::Visitor, seq);
+                }
+                true
+            }
+            VisitorFrame::Ping => conn.send(&ServerFrame::Pong).await,
+        }
+    }
+
+    /// Sends a live event to the visitor. A subscriber that lagged closes: the client resumes by seq.
+    async fn forward(
+        &mut self,
+        conn: &mut Connection,
+        event: Result<SharedEvent, RecvError>,
+    ) -> bool {
+        let event = match event {
+            Ok(event) => event,
+            Err(RecvError::Lagged(_)) => {
+                conn.close(close_code::AGAIN, "fell behind; reconnect and resume")
+                    .await;
+                return false;
+            }
+            Err(RecvError::Closed) => return false,
+        };
+        match &*event {
+            RealtimeEvent::Message(message) => {
+                if !self.is_own(message.conversation_id) {
+                    return true;
+                }
+                let chat = self.state.chat.clone();
+                for message in self.delivery.live(&chat, message).await {
+                    if !conn.send(&message_frame(&message)).await {
+                        return false;
+                    }
+                }
+                true
+            }
+            RealtimeEvent::Conversation(conversation) => {
+                if conversation.visitor_id != self.visitor {
+                    return true;
+                }
+                self.delivery.seen(conversation.id, 0);
+                self.conversation =
+                    (conversation.status == ConversationStatus::Open).then(|| conversation.clone());
+                conn.send(&ServerFrame::from_event(&event)).await
+            }
+            RealtimeEvent::Typing { .. }
+            | RealtimeEvent::Read { .. }
+            | RealtimeEvent::Presence { .. } => conn.send(&ServerFrame::from_event(&event)).await,
+        }
+    }
+
+    fn is_own(&self, conversation: ConversationId) -> bool {
+        self.conversation
+            .as_ref()
+            .is_some_and(|c| c.id == conversation)
+            || self.delivery.follows(conversation)
+    }
+}

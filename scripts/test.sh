@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: formatting, lints, unit and end-to-end tests.
+# Build artefacts live outside the clone (CARGO_TARGET_DIR) so repeated runs reuse them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/natter/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked

@@ -1,0 +1,424 @@
+//! Shared helpers for the end-to-end tests: a real server on a free port over a real SQLite file,
+//! real HTTP and WebSocket clients, and named waits that fail with their label.
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly by design")]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use natter_core::config::Config;
+use natter_core::domain::clock::ManualClock;
+use natter_core::domain::scope::Scope;
+use natter_core::domain::tokens::Tokens;
+use natter_core::store::Store;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in a test may take before it fails with its label.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running server. Dropping it without `stop` aborts it.
+pub struct TestServer {
+    pub base: String,
+    pub ws_base: String,
+    pub dir: PathBuf,
+    pub clock: Arc<ManualClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+    _temp: Option<Arc<tempfile::TempDir>>,
+}
+
+/// Where a server keeps its data; shared by restarts of the "same" server.
+#[derive(Clone)]
+pub struct DataDir {
+    pub path: PathBuf,
+    temp: Arc<tempfile::TempDir>,
+}
+
+impl DataDir {
+    pub fn new() -> Self {
+        let temp = Arc::new(tempfile::tempdir().unwrap());
+        Self {
+            path: temp.path().to_path_buf(),
+            temp,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        format!(
+            "sqlite://{}?mode=rwc",
+            self.path.join("natter.db").display()
+        )
+    }
+}
+
+impl Default for DataDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestServer {
+    /// A fresh server on a free port with its own SQLite file.
+    pub async fn start() -> Self {
+        Self::start_with(&DataDir::new(), |_| {}).await
+    }
+
+    /// A server over `data` (restarts reuse the same file), with config tweaks.
+    pub async fn start_with(data: &DataDir, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::default();
+        config.database.url = data.database_url();
+        tweak(&mut config);
+        let loaded = natter_core::LoadedConfig {
+            config,
+            base_dir: data.path.clone(),
+            unknown_env: Vec::new(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let overrides = natter_core::Overrides {
+            clock: clock.clone(),
+            ..Default::default()
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            let stop = async {
+                let _ = rx.await;
+            };
+            if let Err(e) = natter_core::serve(loaded, listener, stop, overrides).await {
+                panic!("server failed: {e}");
+            }
+        });
+        let server = Self {
+            base: format!("http://{addr}"),
+            ws_base: format!("ws://{addr}"),
+            dir: data.path.clone(),
+            clock,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _temp: Some(data.temp.clone()),
+        };
+        let client = reqwest::Client::new();
+        let ready = format!("{}/readyz", server.base);
+        wait_until("server ready", WAIT, || {
+            let client = client.clone();
+            let ready = ready.clone();
+            async move {
+                client
+                    .get(&ready)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+        server
+    }
+
+    /// Graceful stop: sockets are closed, in-flight requests finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(WAIT, handle)
+                .await
+                .expect("server stops within the wait")
+                .expect("server task ends cleanly");
+        }
+    }
+
+    /// The server's (hand-moved) time.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use natter_core::domain::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a token directly in the server's database, as `natter token create` does.
+    pub async fn token(&self, scopes: &[Scope]) -> String {
+        let url = format!("sqlite://{}?mode=rwc", self.dir.join("natter.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let tokens = Tokens::new(store.clone(), self.clock.clone());
+        let created = tokens.create("test", scopes.to_vec(), None).await.unwrap();
+        store.close().await.unwrap();
+        created.secret
+    }
+
+    pub async fn admin(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            token: self.token(&[Scope::Admin]).await,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The default site's key.
+    pub async fn site_key(&self) -> String {
+        let api = self.admin().await;
+        let sites = api.get("/api/v1/sites").await.unwrap();
+        sites[0]["key"].as_str().unwrap().to_string()
+    }
+
+    /// A visitor socket that has said hello and got its welcome.
+    pub async fn visitor(
+        &self,
+        site: &str,
+        visitor_id: Option<&str>,
+        last_seq: Option<i64>,
+    ) -> (Ws, Value) {
+        let mut ws = Ws::connect(&format!("{}/ws/visitor?site={site}", self.ws_base), None)
+            .await
+            .unwrap();
+        ws.send(
+            json!({"type": "hello", "v": 1, "visitor_id": visitor_id, "last_seq": last_seq,
+            "page": {"url": "http://shop.test/", "title": "Shop", "referrer": ""}}),
+        )
+        .await;
+        let welcome = ws.expect("welcome").await;
+        (ws, welcome)
+    }
+
+    /// Creates an agent, issues a chat link for `conversation_id` and opens it: the session cookie.
+    pub async fn agent_session(
+        &self,
+        api: &Api,
+        name: &str,
+        conversation_id: &str,
+    ) -> (String, String) {
+        let agent = api
+            .post(
+                "/api/v1/agents",
+                json!({"email": format!("{name}@example.com"), "name": name}),
+            )
+            .await
+            .unwrap();
+        let agent_id = agent["id"].as_str().unwrap().to_string();
+        let link = api
+            .post(
+                &format!("/api/v1/agents/{agent_id}/chat-links"),
+                json!({"conversationId": conversation_id}),
+            )
+            .await
+            .unwrap();
+        let cookie = open_link(link["url"].as_str().unwrap()).await.unwrap();
+        (agent_id, cookie)
+    }
+
+    /// An agent socket (session cookie) that has said hello and got its welcome.
+    pub async fn agent(&self, cookie: &str, resume: Value) -> (Ws, Value) {
+        let mut ws = Ws::connect(&format!("{}/ws/agent", self.ws_base), Some(cookie))
+            .await
+            .unwrap();
+        ws.send(json!({"type": "hello", "v": 1, "resume": resume}))
+            .await;
+        let welcome = ws.expect("welcome").await;
+        (ws, welcome)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Opens a public agent chat URL without following the redirect; returns the session cookie pair.
+pub async fn open_link(url: &str) -> Result<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let response = client.get(url).send().await?;
+    if response.status() != reqwest::StatusCode::SEE_OTHER {
+        bail!("link answered {}", response.status());
+    }
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .context("no cookie")?
+        .to_str()?;
+    Ok(cookie.split(';').next().unwrap_or_default().to_string())
+}
+
+/// An HTTP client with a bearer token.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// GET that must succeed; returns the JSON body.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let (status, body) = self.send("GET", path, None).await?;
+        if !status.is_success() {
+            return Err(anyhow!("GET {path} answered {status}: {body}"));
+        }
+        Ok(body)
+    }
+
+    /// POST that must succeed; returns the JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
+        let (status, answer) = self.send("POST", path, Some(body)).await?;
+        if !status.is_success() {
+            return Err(anyhow!("POST {path} answered {status}: {answer}"));
+        }
+        Ok(answer)
+    }
+
+    /// Any request; returns status and JSON body (Null if none).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(reqwest::StatusCode, Value)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, value))
+    }
+}
+
+/// A WebSocket client speaking the JSON frame protocol.
+pub struct Ws {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Ws {
+    pub async fn connect(url: &str, cookie: Option<&str>) -> Result<Self> {
+        let mut request = url.into_client_request()?;
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert("cookie", cookie.parse()?);
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self { stream })
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.stream
+            .send(WsMessage::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        self.stream
+            .send(WsMessage::Text(text.into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON frame, or `None` when the socket closed.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("a frame within the wait")?;
+            match message {
+                Ok(WsMessage::Text(text)) => {
+                    return Some(serde_json::from_str(text.as_str()).unwrap());
+                }
+                Ok(WsMessage::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// The close code the server sent, waiting for it (frames before it are skipped).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("close within the wait")?;
+            match message {
+                Ok(WsMessage::Close(frame)) => return frame.map(|f| f.code.into()),
+                Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind` arrives; fails with the label if it never does.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next().await {
+                Some(frame) if frame["type"] == kind => return frame,
+                Some(_) => {}
+                None => panic!("socket closed while waiting for a `{kind}` frame"),
+            }
+        }
+    }
+
+    /// Skips frames until a `message` frame with this body arrives.
+    pub async fn expect_message(&mut self, body: &str) -> Value {
+        loop {
+            let frame = self.expect("message").await;
+            if frame["body"] == body {
+                return frame;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+/// Waits until `check` is true, polling; panics with `what` after `timeout`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The path of the repository root (for tests that read shipped files).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
