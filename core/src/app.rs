@@ -14,6 +14,7 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
+use crate::domain::visibility::Visibility;
 use crate::http;
 use crate::store::{Store, StoreError};
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub chat: Chat,
     pub tokens: Tokens,
     pub links: AgentLinks,
+    pub visibility: Visibility,
+    pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
 }
@@ -37,6 +40,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Domain(crate::domain::DomainError),
 }
 
 /// Parts a test may swap.
@@ -68,6 +73,15 @@ impl AppState {
         let site = store.ensure_default_site().await?;
         tracing::info!(site_key = %site.key, "widget snippet: <script src=\"{base_url}/widget.js?site={}\" async></script>", site.key);
         let presence = Arc::new(Presence::new());
+        let visibility = Visibility::load(
+            config.rules.clone(),
+            store.clone(),
+            overrides.bus.clone(),
+            overrides.clock.clone(),
+            presence.clone(),
+        )
+        .await
+        .map_err(ServeError::Domain)?;
         let chat = Chat::new(
             store.clone(),
             overrides.bus,
@@ -80,7 +94,7 @@ impl AppState {
         let tokens = Tokens::new(store.clone(), overrides.clock.clone());
         let links = AgentLinks::new(
             store.clone(),
-            overrides.clock,
+            overrides.clock.clone(),
             config.auth.chat_link_ttl_seconds,
             config.auth.session_ttl_seconds,
         );
@@ -91,6 +105,8 @@ impl AppState {
             chat,
             tokens,
             links,
+            visibility,
+            clock: overrides.clock,
             shutdown: CancellationToken::new(),
         })
     }

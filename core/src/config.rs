@@ -17,6 +17,8 @@ pub struct Config {
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub chat: ChatConfig,
+    /// Sandbox limits of Action Rules.
+    pub rules: natter_rules::Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +106,7 @@ impl Default for ChatConfig {
 }
 
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
-const SECTIONS: &[&str] = &["server", "database", "log", "auth", "chat"];
+const SECTIONS: &[&str] = &["server", "database", "log", "auth", "chat", "rules"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -10,8 +10,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod rules;
 pub mod sites;
 pub mod tokens;
+pub mod visibility;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -45,6 +47,20 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/tokens", get(tokens::list))
         .route("/auth/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/sites", get(sites::list).post(sites::create))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/builtins", get(rules::builtins))
+        .route("/rules/test", post(rules::test))
+        .route(
+            "/rules/{id}",
+            get(rules::get_one).put(rules::update).delete(rules::delete),
+        )
+        .route(
+            "/visibility",
+            get(visibility::list)
+                .put(visibility::put)
+                .delete(visibility::delete),
+        )
+        .route("/visibility/decide", get(visibility::decide))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound("route") });
 

@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Check and try Action Rule scripts.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -71,6 +76,22 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Compile a rule script; prints line, column and message when it does not compile.
+    Check { file: PathBuf },
+    /// Evaluate a rule script against a context (JSON, as in `POST /api/v1/rules/test`).
+    Test {
+        file: PathBuf,
+        /// The context, e.g. '{"agents":{"online":1},"visitor":{"seconds_on_page":3}}'.
+        #[arg(long, default_value = "{}")]
+        context: String,
+        /// The script's parameters (a JSON object).
+        #[arg(long, default_value = "{}")]
+        params: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the configuration in force, secrets redacted.
     Show,
@@ -93,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(loaded, command).await,
+        Command::Rules { command } => rules(&loaded.config, command),
         Command::Config {
             command: ConfigCommand::Show,
         } => {
@@ -155,6 +177,37 @@ async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()
             println!("revoked {id}");
         }
     }
+    Ok(())
+}
+
+fn rules(config: &Config, command: RulesCommand) -> anyhow::Result<()> {
+    let engine = natter_rules::RuleEngine::new(config.rules.clone());
+    let (file, test) = match command {
+        RulesCommand::Check { file } => (file, None),
+        RulesCommand::Test {
+            file,
+            context,
+            params,
+        } => (file, Some((context, params))),
+    };
+    let script = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.display().to_string();
+    let compiled = match engine.compile(&name, &script) {
+        Ok(compiled) => compiled,
+        Err(e) => bail!("{name}: {e}"),
+    };
+    let Some((context, params)) = test else {
+        println!("{name}: compiles");
+        return Ok(());
+    };
+    let context: natter_rules::Context =
+        serde_json::from_str(&context).context("--context is not a valid context")?;
+    let params: serde_json::Value =
+        serde_json::from_str(&params).context("--params is not JSON")?;
+    let rules = [natter_rules::ConfiguredRule::new(compiled, params, true)];
+    let decision = engine.evaluate_all(&rules, &[], &context);
+    println!("{}", serde_json::to_string_pretty(&decision)?);
     Ok(())
 }
 

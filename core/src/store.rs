@@ -8,6 +8,8 @@ mod convert;
 pub mod entities;
 mod links;
 pub mod migrations;
+mod overrides;
+mod rules;
 mod sites;
 pub mod tokens;
 mod visitors;
@@ -23,6 +25,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use conversations::{AppendOutcome, NewMessage};
+pub use rules::RuleDraft;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

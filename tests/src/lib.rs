@@ -72,8 +72,22 @@ impl TestServer {
         Self::start_with(&DataDir::new(), |_| {}).await
     }
 
-    /// A server over `data` (restarts reuse the same file), with config tweaks.
+    /// A server over `data` (restarts reuse the same file), with config tweaks. Its clock stands
+    /// still until the test moves it.
     pub async fn start_with(data: &DataDir, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_clocked(data, tweak, false).await
+    }
+
+    /// A server whose clock is the system's, for tests of timers that fire by themselves.
+    pub async fn start_with_system_clock() -> Self {
+        Self::start_clocked(&DataDir::new(), |_| {}, true).await
+    }
+
+    async fn start_clocked(
+        data: &DataDir,
+        tweak: impl FnOnce(&mut Config),
+        system_clock: bool,
+    ) -> Self {
         let mut config = Config::default();
         config.database.url = data.database_url();
         tweak(&mut config);
@@ -85,9 +99,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let overrides = natter_core::Overrides {
-            clock: clock.clone(),
-            ..Default::default()
+        let overrides = if system_clock {
+            natter_core::Overrides::default()
+        } else {
+            natter_core::Overrides {
+                clock: clock.clone(),
+                ..Default::default()
+            }
         };
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {

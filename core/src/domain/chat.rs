@@ -261,7 +261,7 @@ impl Chat {
             available: counts.available,
         };
         self.bus.publish(Topic::Agents, event.clone());
-        self.bus.publish(Topic::Presence, event);
+        self.bus.publish(Topic::AllVisitors, event);
         Ok(())
     }
 

@@ -11,6 +11,13 @@ pub enum DomainError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A rule script that does not compile.
+    #[error("script: line {line}, column {column}: {message}")]
+    Script {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The link or session is unknown, expired or already used.
     #[error("link or session is invalid, expired or already used")]
     LinkInvalid,

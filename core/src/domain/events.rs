@@ -10,8 +10,8 @@ use crate::domain::model::{AuthorKind, Conversation, Message};
 pub enum Topic {
     Agents,
     Visitor(VisitorId),
-    /// Agent presence counts, which every visitor socket follows.
-    Presence,
+    /// Every visitor socket: agent presence counts and visibility input changes.
+    AllVisitors,
 }
 
 /// Someone who typed or read.
@@ -40,4 +40,6 @@ pub enum RealtimeEvent {
         online: u32,
         available: u32,
     },
+    /// A rule or override changed: every widget re-decides its visibility.
+    VisibilityInputsChanged,
 }

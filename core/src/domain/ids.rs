@@ -75,3 +75,7 @@ uuid_id!(
     /// An API token (its id, never its secret).
     TokenId
 );
+uuid_id!(
+    /// An Action Rule.
+    RuleId
+);

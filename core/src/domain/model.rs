@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{
-    AgentId, ConversationId, CustomerId, MessageId, SiteId, TokenId, VisitorId,
+    AgentId, ConversationId, CustomerId, MessageId, RuleId, SiteId, TokenId, VisitorId,
 };
 use crate::domain::scope::Scope;
 
@@ -211,4 +211,57 @@ pub struct ConversationFilter {
     pub after_change: Option<i64>,
     pub updated_since: Option<DateTime<Utc>>,
     pub limit: u64,
+}
+
+/// An Action Rule as stored: a script, its parameters, its place in the admin's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub id: RuleId,
+    pub name: String,
+    pub script: String,
+    /// A JSON object, the script's read-only `params`.
+    pub params: serde_json::Value,
+    pub position: i32,
+    pub enabled: bool,
+    /// The built-in rule this one was made from, if any.
+    pub builtin: Option<String>,
+    /// Grows by one on every change.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who a REST visibility override is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OverrideTarget {
+    Site(SiteId),
+    Customer(CustomerId),
+    Visitor(VisitorId),
+}
+
+impl OverrideTarget {
+    pub fn level(self) -> natter_rules::OverrideLevel {
+        match self {
+            OverrideTarget::Site(_) => natter_rules::OverrideLevel::Site,
+            OverrideTarget::Customer(_) => natter_rules::OverrideLevel::Customer,
+            OverrideTarget::Visitor(_) => natter_rules::OverrideLevel::Visitor,
+        }
+    }
+
+    pub fn id(self) -> uuid::Uuid {
+        match self {
+            OverrideTarget::Site(id) => id.0,
+            OverrideTarget::Customer(id) => id.0,
+            OverrideTarget::Visitor(id) => id.0,
+        }
+    }
+}
+
+/// A REST override: show or hide the widget for a site, a customer or a visitor, maybe until a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisibilityOverride {
+    pub target: OverrideTarget,
+    pub action: natter_rules::Action,
+    pub until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }

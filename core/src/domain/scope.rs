@@ -23,10 +23,18 @@ pub enum Scope {
     AgentLinksCreate,
     #[serde(rename = "sites:read")]
     SitesRead,
+    #[serde(rename = "rules:read")]
+    RulesRead,
+    #[serde(rename = "rules:write")]
+    RulesWrite,
+    #[serde(rename = "visibility:read")]
+    VisibilityRead,
+    #[serde(rename = "visibility:write")]
+    VisibilityWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Admin,
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
@@ -34,6 +42,10 @@ impl Scope {
         Scope::AgentsWrite,
         Scope::AgentLinksCreate,
         Scope::SitesRead,
+        Scope::RulesRead,
+        Scope::RulesWrite,
+        Scope::VisibilityRead,
+        Scope::VisibilityWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +57,10 @@ impl Scope {
             Scope::AgentsWrite => "agents:write",
             Scope::AgentLinksCreate => "agent-links:create",
             Scope::SitesRead => "sites:read",
+            Scope::RulesRead => "rules:read",
+            Scope::RulesWrite => "rules:write",
+            Scope::VisibilityRead => "visibility:read",
+            Scope::VisibilityWrite => "visibility:write",
         }
     }
 

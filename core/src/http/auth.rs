@@ -39,7 +39,11 @@ pub mod need {
         AgentsRead,
         AgentsWrite,
         AgentLinksCreate,
-        SitesRead
+        SitesRead,
+        RulesRead,
+        RulesWrite,
+        VisibilityRead,
+        VisibilityWrite
     );
 }
 

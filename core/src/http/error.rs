@@ -26,6 +26,12 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// A rule script that does not compile, with where.
+    Script {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     PayloadTooLarge(String),
     UnsupportedMediaType,
     Conflict(String),
@@ -47,11 +53,26 @@ pub struct ErrorDetail {
     /// The offending field, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Where in a script, for `script_invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl ApiError {
     fn parts(self) -> (StatusCode, &'static str, String, Option<String>) {
         match self {
+            ApiError::Script {
+                line,
+                column,
+                message,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "script_invalid",
+                format!("script: line {line}, column {column}: {message}"),
+                Some("script".into()),
+            ),
             ApiError::Unauthorized(why) => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -119,12 +140,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let position = match &self {
+            ApiError::Script { line, column, .. } => (Some(*line), Some(*column)),
+            _ => (None, None),
+        };
         let (status, code, message, field) = self.parts();
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
                 message,
                 field,
+                line: position.0,
+                column: position.1,
             },
         };
         (status, Json(body)).into_response()
@@ -137,6 +164,15 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::NotFound(what),
             DomainError::Invalid { field, message } => ApiError::Validation { field, message },
             DomainError::Conflict(message) => ApiError::Conflict(message),
+            DomainError::Script {
+                line,
+                column,
+                message,
+            } => ApiError::Script {
+                line,
+                column,
+                message,
+            },
             DomainError::LinkInvalid => ApiError::Unauthorized("session is invalid or expired"),
             DomainError::RateLimited => ApiError::RateLimited,
             DomainError::Store(store) => store.into(),

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agents, conversations, dto, error, sites, tokens};
+use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visibility};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,9 @@ use crate::http::{agents, conversations, dto, error, sites, tokens};
         agents::list, agents::get_one, agents::create, agents::create_chat_link,
         tokens::create, tokens::list, tokens::revoke,
         sites::list, sites::create,
+        rules::list, rules::builtins, rules::get_one, rules::create, rules::update, rules::delete,
+        rules::test,
+        visibility::list, visibility::put, visibility::delete, visibility::decide,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

@@ -8,5 +8,7 @@ pub mod conversation;
 pub mod counter;
 pub mod customer;
 pub mod message;
+pub mod rule;
 pub mod site;
+pub mod visibility_override;
 pub mod visitor;

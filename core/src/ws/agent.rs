@@ -305,6 +305,9 @@ impl AgentSession {
             }
             return true;
         }
-        conn.send(&ServerFrame::from_event(&event)).await
+        match ServerFrame::from_event(&event) {
+            Some(frame) => conn.send(&frame).await,
+            None => true,
+        }
     }
 }

@@ -189,6 +189,14 @@ pub fn domain_error_frame(
             ("validation_failed", format!("{field}: {message}"))
         }
         DomainError::Conflict(message) => ("conflict", message),
+        DomainError::Script {
+            line,
+            column,
+            message,
+        } => (
+            "script_invalid",
+            format!("line {line}, column {column}: {message}"),
+        ),
         DomainError::LinkInvalid => ("unauthorized", "session is invalid or expired".into()),
         DomainError::RateLimited => ("rate_limited", "too many messages, slow down".into()),
         DomainError::Store(e) => {

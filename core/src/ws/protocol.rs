@@ -21,10 +21,17 @@ pub enum VisitorFrame {
         page: PageInfo,
         #[serde(default)]
         last_seq: Option<i64>,
+        /// The browser's preferred language (`navigator.language`).
+        #[serde(default)]
+        language: String,
     },
     Message {
         client_id: String,
         body: String,
+    },
+    /// The visitor moved to another page without reloading (single-page sites).
+    Page {
+        page: PageInfo,
     },
     Typing {
         active: bool,
@@ -120,6 +127,11 @@ pub enum ServerFrame {
         seq: i64,
     },
     Presence(PresenceDto),
+    /// Whether the widget shows, and what decided it.
+    Visibility {
+        visible: bool,
+        decided_by: natter_rules::DecidedBy,
+    },
     Conversation {
         conversation: ConversationDto,
     },
@@ -141,9 +153,11 @@ impl ServerFrame {
         }
     }
 
-    /// The frame for a live event (messages are handled by the delivery tracker, not here).
-    pub fn from_event(event: &RealtimeEvent) -> Self {
-        match event {
+    /// The frame for a live event, if it has one (messages are handled by the delivery tracker;
+    /// visibility input changes make each visitor re-decide instead).
+    pub fn from_event(event: &RealtimeEvent) -> Option<Self> {
+        Some(match event {
+            RealtimeEvent::VisibilityInputsChanged => return None,
             RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
             RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
                 conversation: ConversationDto::from(c),
@@ -170,6 +184,6 @@ impl ServerFrame {
                 online: *online,
                 available: *available,
             }),
-        }
+        })
     }
 }

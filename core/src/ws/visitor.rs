@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use natter_rules::CustomerContext;
+use tokio::sync::broadcast::Receiver;
+use tokio::time::Instant;
+
 use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -12,9 +16,11 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
 use crate::bus::SharedEvent;
+use crate::domain::DomainError;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{ConversationId, VisitorId};
-use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, Site};
+use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, PageInfo, Site, Visitor};
+use crate::domain::visibility::VisitorFacts;
 use crate::http::dto::ConversationDto;
 use crate::http::error::ApiError;
 use crate::ws::connection::{
@@ -71,6 +77,11 @@ struct VisitorSession {
     conversation: Option<Conversation>,
     delivery: Delivery,
     rate: RateLimit,
+    facts: VisitorFacts,
+    /// The last visibility sent, so a frame goes out only when the answer changes.
+    visible: Option<bool>,
+    /// When a rule asked to be asked again (or an override ends).
+    recheck: Option<Instant>,
 }
 
 async fn run(state: AppState, site: Site, socket: WebSocket) {
@@ -79,9 +90,10 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         Ok(Incoming::Frame(VisitorFrame::Hello {
             v,
             visitor_id,
-            page: _,
+            page,
             last_seq,
-        })) => (v, visitor_id, last_seq),
+            language,
+        })) => (v, visitor_id, last_seq, page, language),
         Ok(Incoming::Closed) => return,
         _ => {
             conn.send(&ServerFrame::error(
@@ -93,7 +105,7 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
             return;
         }
     };
-    let (v, visitor_id, last_seq) = hello;
+    let (v, visitor_id, last_seq, page, language) = hello;
     if v != PROTOCOL_VERSION {
         conn.send(&ServerFrame::error(
             "unsupported_version",
@@ -106,15 +118,26 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         return;
     }
     let visitor = visitor_id.map_or_else(VisitorId::new, VisitorId);
-    if let Err(e) = state.chat.visitor_arrived(&site, visitor).await {
-        conn.send(&domain_error_frame(e, None)).await;
-        conn.close(close_code::POLICY, "visitor refused").await;
-        return;
-    }
+    let arrived = match state.chat.visitor_arrived(&site, visitor).await {
+        Ok(arrived) => arrived,
+        Err(e) => {
+            conn.send(&domain_error_frame(e, None)).await;
+            conn.close(close_code::POLICY, "visitor refused").await;
+            return;
+        }
+    };
+    let facts = match visitor_facts(&state, &site, &arrived, page, language).await {
+        Ok(facts) => facts,
+        Err(e) => {
+            conn.send(&domain_error_frame(e, None)).await;
+            return;
+        }
+    };
     // Subscribe before reading the backlog: anything stored in between arrives on the bus, and
     // the delivery tracker drops what the backlog already sent.
     let mut own = state.chat.bus().subscribe(Topic::Visitor(visitor));
-    let mut presence = state.chat.bus().subscribe(Topic::Presence);
+    let mut everyone = state.chat.bus().subscribe(Topic::AllVisitors);
+    state.visibility.visitor_connected(&facts);
     let mut session = VisitorSession {
         rate: RateLimit::per_minute(state.config.chat.messages_per_minute),
         state,
@@ -122,42 +145,115 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         visitor,
         conversation: None,
         delivery: Delivery::default(),
+        facts,
+        visible: None,
+        recheck: None,
     };
-    if !session.welcome(&mut conn, last_seq.unwrap_or(0)).await {
-        return;
+    if session.welcome(&mut conn, last_seq.unwrap_or(0)).await && session.redecide(&mut conn).await
+    {
+        session.serve(&mut conn, &mut own, &mut everyone).await;
     }
-    let shutdown = session.state.shutdown.clone();
-    loop {
-        tokio::select! {
-            incoming = conn.recv::<VisitorFrame>() => match incoming {
-                Incoming::Frame(frame) => {
-                    if !session.handle(&mut conn, frame).await {
+    session.state.visibility.visitor_disconnected(visitor);
+}
+
+/// What the visitor's rules know about them, from storage and their hello.
+async fn visitor_facts(
+    state: &AppState,
+    site: &Site,
+    visitor: &Visitor,
+    page: PageInfo,
+    language: String,
+) -> Result<VisitorFacts, DomainError> {
+    let customer = match visitor.customer_id {
+        Some(id) => state.store.customer(id).await?.map(|c| CustomerContext {
+            id: c.id.to_string(),
+            labels: c.labels,
+        }),
+        None => None,
+    };
+    Ok(VisitorFacts {
+        visitor_id: visitor.id,
+        site_id: site.id,
+        timezone: site.timezone.parse().unwrap_or(chrono_tz::UTC),
+        visits: visitor.visit_count,
+        url: page.url,
+        referrer: page.referrer,
+        language,
+        page_since: state.clock.now(),
+        customer,
+    })
+}
+
+impl VisitorSession {
+    async fn serve(
+        &mut self,
+        conn: &mut Connection,
+        own: &mut Receiver<SharedEvent>,
+        everyone: &mut Receiver<SharedEvent>,
+    ) {
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            let recheck = self.recheck;
+            tokio::select! {
+                incoming = conn.recv::<VisitorFrame>() => match incoming {
+                    Incoming::Frame(frame) => {
+                        if !self.handle(conn, frame).await {
+                            break;
+                        }
+                    }
+                    Incoming::Bad(why) => {
+                        if !conn.send(&ServerFrame::error("bad_frame", why)).await {
+                            break;
+                        }
+                    }
+                    Incoming::Nothing => {}
+                    Incoming::Closed => break,
+                },
+                event = own.recv() => {
+                    if !self.forward(conn, event).await {
                         break;
                     }
                 }
-                Incoming::Bad(why) => {
-                    if !conn.send(&ServerFrame::error("bad_frame", why)).await {
+                event = everyone.recv() => {
+                    if !self.forward(conn, event).await {
                         break;
                     }
                 }
-                Incoming::Nothing => {}
-                Incoming::Closed => break,
-            },
-            event = own.recv() => {
-                if !session.forward(&mut conn, event).await {
+                () = sleep_until_recheck(recheck) => {
+                    if !self.redecide(conn).await {
+                        break;
+                    }
+                }
+                () = shutdown.cancelled() => {
+                    conn.close(close_code::AWAY, "server shutting down").await;
                     break;
                 }
-            }
-            event = presence.recv() => {
-                if !session.forward(&mut conn, event).await {
-                    break;
-                }
-            }
-            () = shutdown.cancelled() => {
-                conn.close(close_code::AWAY, "server shutting down").await;
-                break;
             }
         }
+    }
+
+    /// Decides visibility again; sends a frame when the answer changed, and arms the recheck timer.
+    async fn redecide(&mut self, conn: &mut Connection) -> bool {
+        let decision = self.state.visibility.decide(&self.facts);
+        self.recheck = decision
+            .recheck_after_secs
+            .map(|secs| Instant::now() + Duration::from_secs(secs.max(1)));
+        if self.visible == Some(decision.visible) {
+            return true;
+        }
+        self.visible = Some(decision.visible);
+        conn.send(&ServerFrame::Visibility {
+            visible: decision.visible,
+            decided_by: decision.decided_by,
+        })
+        .await
+    }
+}
+
+async fn sleep_until_recheck(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -241,6 +337,13 @@ impl VisitorSession {
                     Err(e) => conn.send(&domain_error_frame(e, Some(client_id))).await,
                 }
             }
+            VisitorFrame::Page { page } => {
+                self.facts.url = page.url;
+                self.facts.referrer = page.referrer;
+                self.facts.page_since = self.state.clock.now();
+                self.state.visibility.visitor_moved(&self.facts);
+                self.redecide(conn).await
+            }
             VisitorFrame::Typing { active } => {
                 if let Some(conversation) = &self.conversation {
                     let author = Author {
@@ -297,11 +400,22 @@ impl VisitorSession {
                 self.delivery.seen(conversation.id, 0);
                 self.conversation =
                     (conversation.status == ConversationStatus::Open).then(|| conversation.clone());
-                conn.send(&ServerFrame::from_event(&event)).await
+                self.send_event(conn, &event).await
             }
-            RealtimeEvent::Typing { .. }
-            | RealtimeEvent::Read { .. }
-            | RealtimeEvent::Presence { .. } => conn.send(&ServerFrame::from_event(&event)).await,
+            RealtimeEvent::VisibilityInputsChanged => self.redecide(conn).await,
+            RealtimeEvent::Presence { .. } => {
+                self.send_event(conn, &event).await && self.redecide(conn).await
+            }
+            RealtimeEvent::Typing { .. } | RealtimeEvent::Read { .. } => {
+                self.send_event(conn, &event).await
+            }
+        }
+    }
+
+    async fn send_event(&self, conn: &mut Connection, event: &RealtimeEvent) -> bool {
+        match ServerFrame::from_event(event) {
+            Some(frame) => conn.send(&frame).await,
+            None => true,
         }
     }
 
