@@ -23,8 +23,8 @@ echo "== end-to-end tests on PostgreSQL"
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
   # Each test made a database of its own; remove them.
-  psql "$postgres_url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'natter_t_%'" |
-    while read -r db; do psql "$postgres_url" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
+  psql "$postgres_url" -Atc "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname)
+    FROM pg_database WHERE datname LIKE 'natter_t_%'" | psql "$postgres_url" -q
 elif [[ "${CI:-}" == "true" ]]; then
   echo "PostgreSQL is not reachable on 127.0.0.1:5432; CI runs the suite on it too" >&2
   exit 1
