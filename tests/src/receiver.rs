@@ -39,7 +39,7 @@ pub struct Received {
     /// The raw body, to compare retries byte for byte.
     pub raw: String,
     pub body: Value,
-    /// What the receiver answered.
+    /// What the receiver answered (a late answer may have come after the sender gave up).
     pub answered: u16,
 }
 
@@ -56,7 +56,7 @@ impl Received {
 #[derive(Default)]
 struct Shared {
     secret: Mutex<Option<String>>,
-    script: Mutex<VecDeque<u16>>,
+    script: Mutex<VecDeque<(u16, Duration)>>,
     fallback: Mutex<Option<u16>>,
     received: Mutex<Vec<Received>>,
 }
@@ -96,7 +96,12 @@ impl Receiver {
 
     /// Answers the next requests with these statuses, in order, then as before.
     pub fn answer_next(&self, statuses: &[u16]) {
-        lock(&self.shared.script).extend(statuses.iter().copied());
+        lock(&self.shared.script).extend(statuses.iter().map(|s| (*s, Duration::ZERO)));
+    }
+
+    /// Answers the next request with `status`, but only after `delay` (to outlast a timeout).
+    pub fn answer_late(&self, status: u16, delay: Duration) {
+        lock(&self.shared.script).push_back((status, delay));
     }
 
     /// Answers every request (after any scripted ones) with `status`; `None` goes back to 200.
@@ -158,10 +163,10 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     let signature = header("webhook-signature");
     let secret = lock(&shared.secret).clone();
     let verified = secret.is_some_and(|secret| verify(&secret, &id, timestamp, &raw, &signature));
-    let answered = lock(&shared.script)
-        .pop_front()
-        .or(*lock(&shared.fallback))
-        .unwrap_or(200);
+    let scripted = lock(&shared.script).pop_front();
+    let (answered, delay) = scripted
+        .or_else(|| lock(&shared.fallback).map(|s| (s, Duration::ZERO)))
+        .unwrap_or((200, Duration::ZERO));
     lock(&shared.received).push(Received {
         id,
         timestamp,
@@ -171,6 +176,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         raw,
         answered,
     });
+    tokio::time::sleep(delay).await;
     StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 

@@ -276,6 +276,43 @@ async fn a_failing_receiver_gets_everything_in_order_once_it_answers_again() {
 }
 
 #[tokio::test]
+async fn a_receiver_that_answers_too_late_is_retried() {
+    let server = server_with(|c| c.delivery.request_timeout_seconds = 1).await;
+    let site = server.site_key().await;
+    let api = server.admin().await;
+    let receiver = Receiver::start().await;
+    let endpoint = subscribe(&api, &receiver, &["conversation.started"]).await;
+    let id = endpoint["id"].as_str().unwrap();
+    receiver.answer_late(200, Duration::from_secs(3));
+    visitor_writes(&server, &site, "slow").await;
+
+    wait_until(
+        "the delivery is retried and accepted",
+        DELIVERY_WAIT,
+        || {
+            let api = api.clone();
+            let path = format!("/api/v1/webhooks/{id}/deliveries");
+            async move { api.get(&path).await.unwrap()[0]["state"] == "delivered" }
+        },
+    )
+    .await;
+    let log = api
+        .get(&format!("/api/v1/webhooks/{id}/deliveries"))
+        .await
+        .unwrap();
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert!(attempts[0]["status_code"].is_null());
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(error.contains("timed out"), "{error}");
+    assert_eq!(attempts[1]["status_code"], 200);
+    let all = receiver.received();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].id, all[1].id, "the retry keeps the webhook-id");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_delivery_can_be_redelivered_by_hand_with_the_same_id() {
     let server = server_with(|_| {}).await;
     let site = server.site_key().await;
