@@ -91,16 +91,19 @@ impl Store {
             .from(webhook_endpoint::Entity)
             .and_where(Expr::col(webhook_endpoint::Column::Enabled).eq(true))
             .to_owned();
-        let w = self.write().await?;
-        let heads = Entity::find()
+        let due = Entity::find()
             .filter(Column::State.is_in(open_states()))
             .filter(Column::NextAttemptAt.lte(now))
             .filter(Column::EndpointId.in_subquery(enabled))
             .filter(Expr::exists(blocked).not())
             .order_by_asc(Column::EventSeq)
-            .limit(limit)
-            .all(&w.tx)
-            .await?;
+            .limit(limit);
+        // Most polls find nothing: ask outside the write lock first, so they never queue writers.
+        if due.clone().one(self.db()).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let w = self.write().await?;
+        let heads = due.all(&w.tx).await?;
         if heads.is_empty() {
             return Ok(Vec::new());
         }
