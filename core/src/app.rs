@@ -9,12 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, MemoryBus};
 use crate::config::{Config, LoadedConfig};
+use crate::delivery;
 use crate::domain::agent_links::AgentLinks;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
+use crate::domain::webhooks::Webhooks;
 use crate::http;
 use crate::store::{Store, StoreError};
 
@@ -29,6 +31,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub links: AgentLinks,
     pub visibility: Visibility,
+    pub webhooks: Webhooks,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
@@ -42,6 +45,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Domain(crate::domain::DomainError),
+    #[error(transparent)]
+    Delivery(#[from] delivery::DeliveryError),
 }
 
 /// Parts a test may swap.
@@ -98,6 +103,11 @@ impl AppState {
             config.auth.chat_link_ttl_seconds,
             config.auth.session_ttl_seconds,
         );
+        let webhooks = Webhooks::new(
+            store.clone(),
+            overrides.clock.clone(),
+            config.delivery.allow_private_targets,
+        );
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,
@@ -106,6 +116,7 @@ impl AppState {
             tokens,
             links,
             visibility,
+            webhooks,
             clock: overrides.clock,
             shutdown: CancellationToken::new(),
         })
@@ -133,6 +144,11 @@ pub async fn serve(
     let grace = Duration::from_secs(loaded.config.server.shutdown_grace_seconds);
     let sockets = state.shutdown.clone();
     let store = state.store.clone();
+    let worker = delivery::spawn(
+        store.clone(),
+        loaded.config.delivery.clone(),
+        state.shutdown.clone(),
+    )?;
     tracing::info!(address = %listener.local_addr()?, "natter listening");
     let app = http::router(state);
     let stopped = CancellationToken::new();
@@ -150,6 +166,10 @@ pub async fn serve(
         () = async { stopped.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!("grace period over; dropping remaining connections");
         }
+    }
+    // The worker stops with the sockets; attempts in flight get the grace period to record.
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!("webhook attempts still in flight; they are retried after restart");
     }
     store.close().await?;
     tracing::info!("stopped");

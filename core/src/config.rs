@@ -19,6 +19,8 @@ pub struct Config {
     pub chat: ChatConfig,
     /// Sandbox limits of Action Rules.
     pub rules: natter_rules::Limits,
+    /// Webhook delivery: timeouts, retries, when an endpoint is disabled, which targets are allowed.
+    pub delivery: DeliveryConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,8 +107,46 @@ impl Default for ChatConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// How long one POST to a receiver may take, connection included.
+    pub request_timeout_seconds: u64,
+    /// How long a failing delivery is retried, counted from its first attempt, before it is given up.
+    pub max_age_seconds: u64,
+    /// The first retry waits up to this long; each further one up to twice as long (full jitter).
+    pub backoff_base_ms: u64,
+    /// The longest wait between two attempts.
+    pub backoff_cap_ms: u64,
+    /// Deliveries given up in a row (each after `max_age_seconds` of retries) that disable an endpoint.
+    pub failures_before_disable: u32,
+    /// How often the worker looks for retries that came due, when no new event wakes it.
+    pub poll_interval_ms: u64,
+    /// Attempts in flight at once, across all endpoints.
+    pub concurrency: usize,
+    /// Whether endpoints may point at loopback, private or link-local addresses.
+    pub allow_private_targets: bool,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_seconds: 10,
+            max_age_seconds: 24 * 3600,
+            backoff_base_ms: 5_000,
+            backoff_cap_ms: 3_600_000,
+            failures_before_disable: 5,
+            poll_interval_ms: 1_000,
+            concurrency: 8,
+            allow_private_targets: false,
+        }
+    }
+}
+
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
-const SECTIONS: &[&str] = &["server", "database", "log", "auth", "chat", "rules"];
+const SECTIONS: &[&str] = &[
+    "server", "database", "log", "auth", "chat", "rules", "delivery",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

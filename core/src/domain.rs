@@ -13,5 +13,7 @@ pub mod scope;
 pub mod secret;
 pub mod tokens;
 pub mod visibility;
+pub mod webhook_events;
+pub mod webhooks;
 
 pub use error::DomainError;

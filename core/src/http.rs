@@ -14,6 +14,7 @@ pub mod rules;
 pub mod sites;
 pub mod tokens;
 pub mod visibility;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -62,6 +63,22 @@ pub fn router(state: AppState) -> Router {
                 .delete(visibility::delete),
         )
         .route("/visibility/decide", get(visibility::decide))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get_one)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound("route") });
 

@@ -62,7 +62,8 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A scope (repeat for several): admin, conversations:read, conversations:write,
-        /// agents:read, agents:write, agent-links:create, sites:read.
+        /// agents:read, agents:write, agent-links:create, sites:read, webhooks:read,
+        /// webhooks:write.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,
         /// When the token stops working (RFC 3339), e.g. 2027-01-01T00:00:00Z.

@@ -5,14 +5,17 @@
 pub mod agents;
 mod conversations;
 mod convert;
+mod deliveries;
 pub mod entities;
 mod links;
 pub mod migrations;
+mod outbox;
 mod overrides;
 mod rules;
 mod sites;
 pub mod tokens;
 mod visitors;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +25,12 @@ use sea_orm::{
     DbErr, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Notify};
 
 pub use conversations::{AppendOutcome, NewMessage};
+pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
 pub use rules::RuleDraft;
+pub use webhooks::{NewWebhook, WebhookChange};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +53,8 @@ pub struct Store {
     /// Writers queue here: SQLite allows one writer at a time, and a queue in the process is kinder
     /// than `SQLITE_BUSY` retries. On PostgreSQL it also keeps one node's commits in order.
     write_lock: Arc<Mutex<()>>,
+    /// Signalled after a commit that queued deliveries, so the delivery worker wakes at once.
+    outbox: Arc<Notify>,
 }
 
 /// A write transaction holding the write lock until it commits or is dropped.
@@ -79,6 +86,7 @@ impl Store {
         Ok(Self {
             db,
             write_lock: Arc::new(Mutex::new(())),
+            outbox: Arc::new(Notify::new()),
         })
     }
 
@@ -106,6 +114,16 @@ impl Store {
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;
         Ok(())
+    }
+
+    /// Notified whenever deliveries may have become due (new events, a redelivery, a resumed endpoint).
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
+    }
+
+    /// Wakes the delivery worker. A wake-up while it is busy is kept until it waits again.
+    pub(crate) fn events_committed(&self) {
+        self.outbox.notify_one();
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {

@@ -2,6 +2,9 @@
 //! real HTTP and WebSocket clients, and named waits that fail with their label.
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly by design")]
 
+pub mod process;
+pub mod receiver;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -79,3 +79,15 @@ uuid_id!(
     /// An Action Rule.
     RuleId
 );
+uuid_id!(
+    /// An event in the outbox; sent as `webhook-id`, so it stays the same across retries.
+    EventId
+);
+uuid_id!(
+    /// A webhook endpoint (a URL events are POSTed to).
+    WebhookId
+);
+uuid_id!(
+    /// One event on its way to one webhook endpoint.
+    DeliveryId
+);

@@ -31,10 +31,14 @@ pub enum Scope {
     VisibilityRead,
     #[serde(rename = "visibility:write")]
     VisibilityWrite,
+    #[serde(rename = "webhooks:read")]
+    WebhooksRead,
+    #[serde(rename = "webhooks:write")]
+    WebhooksWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Admin,
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
@@ -46,6 +50,8 @@ impl Scope {
         Scope::RulesWrite,
         Scope::VisibilityRead,
         Scope::VisibilityWrite,
+        Scope::WebhooksRead,
+        Scope::WebhooksWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +67,8 @@ impl Scope {
             Scope::RulesWrite => "rules:write",
             Scope::VisibilityRead => "visibility:read",
             Scope::VisibilityWrite => "visibility:write",
+            Scope::WebhooksRead => "webhooks:read",
+            Scope::WebhooksWrite => "webhooks:write",
         }
     }
 

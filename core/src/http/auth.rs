@@ -43,7 +43,9 @@ pub mod need {
         RulesRead,
         RulesWrite,
         VisibilityRead,
-        VisibilityWrite
+        VisibilityWrite,
+        WebhooksRead,
+        WebhooksWrite
     );
 }
 

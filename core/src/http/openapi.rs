@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visibility};
+use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visibility, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visib
         rules::list, rules::builtins, rules::get_one, rules::create, rules::update, rules::delete,
         rules::test,
         visibility::list, visibility::put, visibility::delete, visibility::decide,
+        webhooks::list, webhooks::create, webhooks::get_one, webhooks::update, webhooks::delete,
+        webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

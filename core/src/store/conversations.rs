@@ -1,4 +1,5 @@
-//! Conversations and their messages, and the change feed that polling reads.
+//! Conversations and their messages, and the change feed that polling reads. Every change that
+//! integrators hear about writes its event to the outbox in the same transaction.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -11,9 +12,10 @@ use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
 use crate::domain::model::{
     AuthorKind, Conversation, ConversationFilter, ConversationStatus, Message,
 };
-use crate::store::entities::{conversation, counter, message};
+use crate::domain::webhook_events::DomainEvent;
+use crate::store::entities::{agent, conversation, counter, message};
 use crate::store::visitors::customer_for_visitor;
-use crate::store::{Store, StoreError, StoreResult, convert};
+use crate::store::{Store, StoreError, StoreResult, convert, outbox};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -145,7 +147,20 @@ impl Store {
             }
         };
         let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        if opened {
+            let started = DomainEvent::ConversationStarted {
+                conversation: conversation.clone(),
+                message: message.clone(),
+            };
+            outbox::append(&w.tx, &started, now).await?;
+        }
+        let created = DomainEvent::MessageCreated {
+            conversation: conversation.clone(),
+            message: message.clone(),
+        };
+        outbox::append(&w.tx, &created, now).await?;
         w.commit().await?;
+        self.events_committed();
         Ok(AppendOutcome {
             message,
             conversation,
@@ -181,7 +196,13 @@ impl Store {
             return Err(StoreError::Closed);
         }
         let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        let created = DomainEvent::MessageCreated {
+            conversation: conversation.clone(),
+            message: message.clone(),
+        };
+        outbox::append(&w.tx, &created, now).await?;
         w.commit().await?;
+        self.events_committed();
         Ok(Some(AppendOutcome {
             message,
             conversation,
@@ -191,47 +212,84 @@ impl Store {
     }
 
     /// Sets the assignee (`None` puts it back in the queue). `None` if there is no such conversation.
+    /// A real change writes `conversation.assigned`.
     pub async fn assign_conversation(
         &self,
         id: ConversationId,
         assignee: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Conversation>> {
-        self.update_conversation(id, now, |row| {
+        let w = self.write().await?;
+        let Some((before, after)) = update_conversation(&w.tx, id, now, |row| {
             row.assignee_id = Set(assignee.map(|a| a.0));
         })
-        .await
+        .await?
+        else {
+            return Ok(None);
+        };
+        if before.assignee_id != after.assignee_id.map(|a| a.0) {
+            let agent = match assignee {
+                Some(a) => agent::Entity::find_by_id(a.0)
+                    .one(&w.tx)
+                    .await?
+                    .map(convert::agent)
+                    .transpose()?,
+                None => None,
+            };
+            let event = DomainEvent::ConversationAssigned {
+                conversation: after.clone(),
+                assignee: agent,
+            };
+            outbox::append(&w.tx, &event, now).await?;
+        }
+        w.commit().await?;
+        self.events_committed();
+        Ok(Some(after))
     }
 
+    /// Closes a conversation; closing an open one writes `conversation.closed`.
     pub async fn close_conversation(
         &self,
         id: ConversationId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Conversation>> {
-        self.update_conversation(id, now, |row| {
+        let w = self.write().await?;
+        let Some((before, after)) = update_conversation(&w.tx, id, now, |row| {
             row.status = Set(ConversationStatus::Closed.as_str().into());
         })
-        .await
-    }
-
-    async fn update_conversation(
-        &self,
-        id: ConversationId,
-        now: DateTime<Utc>,
-        change: impl FnOnce(&mut conversation::ActiveModel),
-    ) -> StoreResult<Option<Conversation>> {
-        let w = self.write().await?;
-        let Some(row) = conversation::Entity::find_by_id(id.0).one(&w.tx).await? else {
+        .await?
+        else {
             return Ok(None);
         };
-        let mut active: conversation::ActiveModel = row.into();
-        change(&mut active);
-        active.change_seq = Set(next_change(&w.tx).await?);
-        active.updated_at = Set(now);
-        let updated = active.update(&w.tx).await?;
+        if before.status != after.status.as_str() {
+            let event = DomainEvent::ConversationClosed {
+                conversation: after.clone(),
+            };
+            outbox::append(&w.tx, &event, now).await?;
+        }
         w.commit().await?;
-        convert::conversation(updated).map(Some)
+        self.events_committed();
+        Ok(Some(after))
     }
+}
+
+/// Applies `change` and moves the conversation in the change feed; the row before and the
+/// conversation after. `None` if there is no such conversation.
+async fn update_conversation(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut conversation::ActiveModel),
+) -> StoreResult<Option<(conversation::Model, Conversation)>> {
+    let Some(row) = conversation::Entity::find_by_id(id.0).one(db).await? else {
+        return Ok(None);
+    };
+    let mut active: conversation::ActiveModel = row.clone().into();
+    change(&mut active);
+    active.change_seq = Set(next_change(db).await?);
+    active.updated_at = Set(now);
+    let updated = active.update(db).await?;
+    Ok(Some((row, convert::conversation(updated)?)))
 }
 
 async fn open_of_visitor(

@@ -1,0 +1,11 @@
+//! Webhook delivery: the worker that takes events from the outbox and POSTs them to endpoints,
+//! signed per Standard Webhooks, retried with back-off, one at a time per conversation and endpoint.
+//!
+//! The worker owns timing and transport only. Which events exist, and which endpoint gets which,
+//! was decided when the change committed (`store::outbox`); what it records is the attempt log.
+
+mod client;
+pub mod signing;
+mod worker;
+
+pub use worker::{DeliveryError, spawn};

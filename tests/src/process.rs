@@ -1,0 +1,101 @@
+//! The real `natter` binary as a child process, for the tests that must kill it or run a client
+//! against it from outside. The binary's path comes from the caller: only the core package's own
+//! integration tests know it (`CARGO_BIN_EXE_natter`).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::{Api, WAIT, wait_until};
+
+/// A `natter serve` process over a data directory. Dropping it kills it.
+pub struct NatterProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl NatterProcess {
+    /// Writes `config.toml` into `dir` (a free port, the SQLite file `dir/natter.db`, and the
+    /// sections in `extra`), starts the server and waits until it is ready. Its log goes to
+    /// `dir/natter-PORT.log`.
+    pub async fn start(binary: &Path, dir: &Path, extra: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let config = write_config(dir, port, extra);
+        let log = File::create(dir.join(format!("natter-{port}.log"))).expect("log file");
+        let child = Command::new(binary)
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("natter starts");
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let ready = format!("{}/readyz", server.base);
+        wait_until("natter answers /readyz", WAIT * 3, || {
+            let ready = ready.clone();
+            async move {
+                reqwest::get(&ready)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+        server
+    }
+
+    /// SIGKILL: no shutdown handler runs; only what was committed survives.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reaped");
+    }
+
+    pub fn ws_base(&self) -> String {
+        self.base.replacen("http://", "ws://", 1)
+    }
+
+    pub fn api(&self, token: &str) -> Api {
+        Api {
+            base: self.base.clone(),
+            token: token.to_string(),
+            client: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for NatterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `natter token create --scope admin` over the data directory, as an operator would run it.
+pub fn admin_token(binary: &Path, dir: &Path) -> String {
+    let config = write_config(dir, 0, "");
+    let output = Command::new(binary)
+        .arg("--config")
+        .arg(config)
+        .args(["token", "create", "--name", "test", "--scope", "admin"])
+        .output()
+        .expect("natter token create runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_seconds = 1\n\n\
+         [database]\nurl = \"sqlite://{}?mode=rwc\"\n\n{extra}\n",
+        dir.join("natter.db").display()
+    );
+    std::fs::write(&path, text).expect("config written");
+    path
+}
