@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{Bus, MemoryBus};
 use crate::config::{Config, LoadedConfig};
 use crate::domain::agent_links::AgentLinks;
+use crate::domain::agent_logins::AgentLogins;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::presence::Presence;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub chat: Chat,
     pub tokens: Tokens,
     pub links: AgentLinks,
+    /// Console sign-in with email and password.
+    pub logins: AgentLogins,
     pub visibility: Visibility,
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
@@ -98,6 +101,7 @@ impl AppState {
             config.auth.chat_link_ttl_seconds,
             config.auth.session_ttl_seconds,
         );
+        let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,
@@ -105,6 +109,7 @@ impl AppState {
             chat,
             tokens,
             links,
+            logins,
             visibility,
             clock: overrides.clock,
             shutdown: CancellationToken::new(),
@@ -137,6 +142,8 @@ pub async fn serve(
     let app = http::router(state);
     let stopped = CancellationToken::new();
     let stop_signal = stopped.clone();
+    // The peer address is what sign-in throttling counts per client.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests");

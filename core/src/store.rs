@@ -7,6 +7,7 @@ mod conversations;
 mod convert;
 pub mod entities;
 mod links;
+mod logins;
 pub mod migrations;
 mod overrides;
 mod rules;

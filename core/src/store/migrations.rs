@@ -6,6 +6,8 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_chat_tables;
 #[path = "migrations/m20261126_000002_create_visibility_tables.rs"]
 mod m20261126_000002_create_visibility_tables;
+#[path = "migrations/m20261127_000001_add_agent_password_hash.rs"]
+mod m20261127_000001_add_agent_password_hash;
 
 pub struct Migrator;
 
@@ -15,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_chat_tables::Migration),
             Box::new(m20261126_000002_create_visibility_tables::Migration),
+            Box::new(m20261127_000001_add_agent_password_hash::Migration),
         ]
     }
 }
