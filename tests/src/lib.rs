@@ -2,6 +2,8 @@
 //! real HTTP and WebSocket clients, and named waits that fail with their label.
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly by design")]
 
+pub mod browser;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
