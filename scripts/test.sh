@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace: formatting, lints, unit and end-to-end tests.
+# Runs every check and test of the workspace: formatting, lints, unit and end-to-end tests (on SQLite,
+# then again on PostgreSQL), and the check that the committed plugin components match their sources.
 # Build artefacts live outside the clone (CARGO_TARGET_DIR) so repeated runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/natter/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+postgres_url="${NATTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== plugin components: rebuilt from source, compared with plugins/dist"
+NATTER_PLUGINS_TARGET_DIR="${NATTER_PLUGINS_TARGET_DIR:-$HOME/.cache/natter/plugins-target}" \
+  ./scripts/check-plugins.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -14,5 +20,18 @@ echo "== browser test dependencies"
 if ! ./scripts/browser-deps.sh && [ "${CI:-}" = "true" ]; then
     exit 1
 fi
-echo "== cargo test"
+echo "== cargo test (SQLite)"
 cargo test --workspace --locked
+
+echo "== end-to-end tests on PostgreSQL"
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
+  # Each test made a database of its own; remove them.
+  psql "$postgres_url" -Atc "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname)
+    FROM pg_database WHERE datname LIKE 'natter_t_%'" | psql "$postgres_url" -q
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432; CI runs the suite on it too" >&2
+  exit 1
+else
+  echo "(skipped: PostgreSQL is not reachable on 127.0.0.1:5432)"
+fi

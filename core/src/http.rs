@@ -24,7 +24,8 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{get, post, put};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
@@ -93,19 +94,21 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(
-                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                        let route = request
-                            .extensions()
-                            .get::<MatchedPath>()
-                            .map_or("-", MatchedPath::as_str);
-                        let id = request
-                            .headers()
-                            .get(&REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        // The route pattern, never the path itself: paths and queries carry link tokens.
-                        tracing::info_span!("request", id, method = %request.method(), route)
-                    }),
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<_>| {
+                            let route = request
+                                .extensions()
+                                .get::<MatchedPath>()
+                                .map_or("-", MatchedPath::as_str);
+                            let id = request
+                                .headers()
+                                .get(&REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            // The route pattern, never the path itself: paths and queries carry link tokens.
+                            tracing::info_span!("request", id, method = %request.method(), route)
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )

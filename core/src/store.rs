@@ -95,6 +95,15 @@ impl Store {
         Ok(())
     }
 
+    /// Runs one statement outside the repositories (administration: creating a test database).
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<()> {
+        let backend = self.db.get_database_backend();
+        self.db
+            .execute(Statement::from_string(backend, sql.to_string()))
+            .await?;
+        Ok(())
+    }
+
     pub async fn close(self) -> StoreResult<()> {
         self.db.close().await?;
         Ok(())

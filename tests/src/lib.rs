@@ -32,33 +32,63 @@ pub struct TestServer {
     pub base: String,
     pub ws_base: String,
     pub dir: PathBuf,
+    pub database_url: String,
     pub clock: Arc<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     _temp: Option<Arc<tempfile::TempDir>>,
 }
 
+/// Set to a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1/test`) to run the end-to-end tests on
+/// PostgreSQL: each data dir then gets a database of its own, created on the server behind that URL.
+pub const POSTGRES_ENV: &str = "NATTER_TEST_POSTGRES";
+
 /// Where a server keeps its data; shared by restarts of the "same" server.
 #[derive(Clone)]
 pub struct DataDir {
     pub path: PathBuf,
     temp: Arc<tempfile::TempDir>,
+    /// The server URL and database name, when the tests run on PostgreSQL.
+    postgres: Option<(String, String)>,
 }
 
 impl DataDir {
     pub fn new() -> Self {
         let temp = Arc::new(tempfile::tempdir().unwrap());
+        let postgres = std::env::var(POSTGRES_ENV).ok().map(|base| {
+            let name = format!("natter_t_{}", uuid::Uuid::new_v4().simple());
+            (base, name)
+        });
         Self {
             path: temp.path().to_path_buf(),
             temp,
+            postgres,
         }
     }
 
     pub fn database_url(&self) -> String {
-        format!(
-            "sqlite://{}?mode=rwc",
-            self.path.join("natter.db").display()
-        )
+        match &self.postgres {
+            Some((base, name)) => {
+                let mut url = url::Url::parse(base).unwrap();
+                url.set_path(name);
+                url.to_string()
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.path.join("natter.db").display()
+            ),
+        }
+    }
+
+    /// Creates the PostgreSQL database on first use (SQLite files create themselves).
+    async fn ensure_database(&self) {
+        let Some((base, name)) = &self.postgres else {
+            return;
+        };
+        let admin = Store::connect(base).await.unwrap();
+        // A restart of the same data dir finds it already there, which is fine.
+        let _ = admin.execute_raw(&format!("CREATE DATABASE {name}")).await;
+        admin.close().await.unwrap();
     }
 }
 
@@ -90,6 +120,7 @@ impl TestServer {
         tweak: impl FnOnce(&mut Config),
         system_clock: bool,
     ) -> Self {
+        data.ensure_database().await;
         let mut config = Config::default();
         config.database.url = data.database_url();
         tweak(&mut config);
@@ -122,6 +153,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
             dir: data.path.clone(),
+            database_url: data.database_url(),
             clock,
             shutdown: Some(tx),
             handle: Some(handle),
@@ -169,8 +201,7 @@ impl TestServer {
 
     /// Creates a token directly in the server's database, as `natter token create` does.
     pub async fn token(&self, scopes: &[Scope]) -> String {
-        let url = format!("sqlite://{}?mode=rwc", self.dir.join("natter.db").display());
-        let store = Store::connect(&url).await.unwrap();
+        let store = Store::connect(&self.database_url).await.unwrap();
         let tokens = Tokens::new(store.clone(), self.clock.clone());
         let created = tokens.create("test", scopes.to_vec(), None).await.unwrap();
         store.close().await.unwrap();

@@ -381,3 +381,26 @@ async fn sockets_without_a_valid_site_or_session_are_refused() {
     assert!(bad_session.is_err());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_closes_sockets_cleanly_and_keeps_what_was_acknowledged() {
+    let data = DataDir::new();
+    let server = TestServer::start_with(&data, |_| {}).await;
+    let site = server.site_key().await;
+    let (mut visitor, welcome) = server.visitor(&site, None, None).await;
+    let visitor_id = welcome["visitor_id"].as_str().unwrap().to_string();
+    visitor
+        .send(json!({"type": "message", "client_id": "s1", "body": "before shutdown"}))
+        .await;
+    visitor.expect("ack").await;
+
+    let stopping = tokio::spawn(server.stop());
+    assert_eq!(visitor.close_code().await, Some(1001), "going away");
+    stopping.await.unwrap();
+
+    let server = TestServer::start_with(&data, |_| {}).await;
+    let (mut visitor, welcome) = server.visitor(&site, Some(&visitor_id), Some(0)).await;
+    assert!(welcome["conversation"].is_object());
+    assert_eq!(visitor.expect("message").await["body"], "before shutdown");
+    server.stop().await;
+}

@@ -340,11 +340,7 @@ async fn the_password_command_sets_a_password_by_email() {
     )
     .await
     .unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        server.dir.join("natter.db").display()
-    );
-    let store = Store::connect(&url).await.unwrap();
+    let store = Store::connect(&server.database_url).await.unwrap();
     let clock = server.clock.clone();
     let links = AgentLinks::new(store.clone(), clock.clone(), 900, 3600);
     let logins = AgentLogins::new(store.clone(), clock, links);

@@ -56,22 +56,12 @@ async fn run(state: AppState, agent: Agent, socket: WebSocket) {
     let resume = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<AgentFrame>()).await {
         Ok(Incoming::Frame(AgentFrame::Hello { v, resume })) if v == PROTOCOL_VERSION => resume,
         Ok(Incoming::Frame(AgentFrame::Hello { v, .. })) => {
-            conn.send(&ServerFrame::error(
-                "unsupported_version",
-                format!("this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {v}"),
-            ))
-            .await;
-            conn.close(close_code::POLICY, "unsupported version").await;
+            conn.refuse_version(v).await;
             return;
         }
         Ok(Incoming::Closed) => return,
         _ => {
-            conn.send(&ServerFrame::error(
-                "bad_frame",
-                "the first frame must be hello",
-            ))
-            .await;
-            conn.close(close_code::POLICY, "hello expected").await;
+            conn.refuse_without_hello().await;
             return;
         }
     };
@@ -275,14 +265,8 @@ impl AgentSession {
         conn: &mut Connection,
         event: Result<SharedEvent, RecvError>,
     ) -> bool {
-        let event = match event {
-            Ok(event) => event,
-            Err(RecvError::Lagged(_)) => {
-                conn.close(close_code::AGAIN, "fell behind; reconnect and resume")
-                    .await;
-                return false;
-            }
-            Err(RecvError::Closed) => return false,
+        let Some(event) = conn.live(event).await else {
+            return false;
         };
         if let RealtimeEvent::Message(message) = &*event {
             let chat = self.state.chat.clone();

@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
 use serde::de::DeserializeOwned;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::bus::SharedEvent;
 
 use crate::domain::chat::Chat;
 use crate::domain::ids::ConversationId;
 use crate::domain::model::Message;
 use crate::http::dto::MessageDto;
-use crate::ws::protocol::ServerFrame;
+use crate::ws::protocol::{PROTOCOL_VERSION, ServerFrame};
 
 /// How many missed messages one resume or gap fill sends at most; a client further behind
 /// asks again with `sync`.
@@ -67,6 +70,40 @@ impl Connection {
             return false;
         };
         self.socket.send(WsMessage::Text(text.into())).await.is_ok()
+    }
+
+    /// Answers a `hello` of another protocol version, naming both versions, and closes.
+    pub async fn refuse_version(&mut self, asked: u32) {
+        let message = format!(
+            "this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {asked}"
+        );
+        self.send(&ServerFrame::error("unsupported_version", message))
+            .await;
+        self.close(close_code::POLICY, "unsupported version").await;
+    }
+
+    /// Closes a connection whose first frame was not `hello`.
+    pub async fn refuse_without_hello(&mut self) {
+        self.send(&ServerFrame::error(
+            "bad_frame",
+            "the first frame must be hello",
+        ))
+        .await;
+        self.close(close_code::POLICY, "hello expected").await;
+    }
+
+    /// A live event from the bus, or `None` when the connection must end: a subscriber that fell
+    /// behind is closed (1013), and the client resumes by `seq` from storage.
+    pub async fn live(&mut self, event: Result<SharedEvent, RecvError>) -> Option<SharedEvent> {
+        match event {
+            Ok(event) => Some(event),
+            Err(RecvError::Lagged(_)) => {
+                self.close(close_code::AGAIN, "fell behind; reconnect and resume")
+                    .await;
+                None
+            }
+            Err(RecvError::Closed) => None,
+        }
     }
 
     pub async fn close(&mut self, code: u16, reason: &'static str) {

@@ -96,25 +96,13 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         })) => (v, visitor_id, last_seq, page, language),
         Ok(Incoming::Closed) => return,
         _ => {
-            conn.send(&ServerFrame::error(
-                "bad_frame",
-                "the first frame must be hello",
-            ))
-            .await;
-            conn.close(close_code::POLICY, "hello expected").await;
+            conn.refuse_without_hello().await;
             return;
         }
     };
     let (v, visitor_id, last_seq, page, language) = hello;
     if v != PROTOCOL_VERSION {
-        conn.send(&ServerFrame::error(
-            "unsupported_version",
-            format!(
-                "this server speaks protocol version {PROTOCOL_VERSION}, the client asked for {v}"
-            ),
-        ))
-        .await;
-        conn.close(close_code::POLICY, "unsupported version").await;
+        conn.refuse_version(v).await;
         return;
     }
     let visitor = visitor_id.map_or_else(VisitorId::new, VisitorId);
@@ -371,14 +359,8 @@ impl VisitorSession {
         conn: &mut Connection,
         event: Result<SharedEvent, RecvError>,
     ) -> bool {
-        let event = match event {
-            Ok(event) => event,
-            Err(RecvError::Lagged(_)) => {
-                conn.close(close_code::AGAIN, "fell behind; reconnect and resume")
-                    .await;
-                return false;
-            }
-            Err(RecvError::Closed) => return false,
+        let Some(event) = conn.live(event).await else {
+            return false;
         };
         match &*event {
             RealtimeEvent::Message(message) => {
