@@ -16,6 +16,10 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== browser test dependencies"
+if ! ./scripts/browser-deps.sh && [ "${CI:-}" = "true" ]; then
+    exit 1
+fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
 

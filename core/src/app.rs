@@ -11,6 +11,7 @@ use crate::bus::{Bus, MemoryBus};
 use crate::config::{Config, LoadedConfig};
 use crate::delivery;
 use crate::domain::agent_links::AgentLinks;
+use crate::domain::agent_logins::AgentLogins;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::presence::Presence;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub chat: Chat,
     pub tokens: Tokens,
     pub links: AgentLinks,
+    /// Console sign-in with email and password.
+    pub logins: AgentLogins,
     pub visibility: Visibility,
     pub webhooks: Webhooks,
     pub clock: Arc<dyn Clock>,
@@ -108,6 +111,7 @@ impl AppState {
             overrides.clock.clone(),
             config.delivery.allow_private_targets,
         );
+        let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,
@@ -115,6 +119,7 @@ impl AppState {
             chat,
             tokens,
             links,
+            logins,
             visibility,
             webhooks,
             clock: overrides.clock,
@@ -153,6 +158,8 @@ pub async fn serve(
     let app = http::router(state);
     let stopped = CancellationToken::new();
     let stop_signal = stopped.clone();
+    // The peer address is what sign-in throttling counts per client.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests");

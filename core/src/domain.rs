@@ -2,6 +2,7 @@
 //! Plain Rust: no axum, no SQL. It calls the store for persistence and the bus for fan-out.
 
 pub mod agent_links;
+pub mod agent_logins;
 pub mod chat;
 pub mod clock;
 pub mod error;

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod console;
+pub mod console_api;
 pub mod conversations;
 pub mod dto;
 pub mod error;
@@ -11,6 +12,8 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod rules;
+pub mod session;
+pub mod sign_in;
 pub mod sites;
 pub mod tokens;
 pub mod visibility;
@@ -19,7 +22,7 @@ pub mod webhooks;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -44,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/close", post(conversations::close))
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", get(agents::get_one))
+        .route("/agents/{id}/password", put(agents::set_password))
         .route("/agents/{id}/chat-links", post(agents::create_chat_link))
         .route("/auth/token", post(tokens::create))
         .route("/auth/tokens", get(tokens::list))
@@ -93,6 +97,15 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/", get(console::page))
         .route("/agent/console.js", get(console::script))
         .route("/agent/console.css", get(console::styles))
+        .route("/agent", get(console::redirect_home))
+        .route(
+            "/agent/login",
+            get(console::login_page).post(sign_in::sign_in),
+        )
+        .route("/agent/login.js", get(console::login_script))
+        .route("/agent/logout", post(sign_in::sign_out))
+        .route("/agent/api/me", get(console_api::me))
+        .route("/agent/api/agents", get(console_api::agents))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

@@ -1,11 +1,15 @@
 //! The `natter` command: parses arguments, loads configuration, starts logging, runs a command.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use natter_core::config::{Config, LoadedConfig, LogFormat};
+use natter_core::domain::agent_links::AgentLinks;
+use natter_core::domain::agent_logins::AgentLogins;
 use natter_core::domain::clock::SystemClock;
 use natter_core::domain::ids::TokenId;
 use natter_core::domain::scope::Scope;
@@ -43,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Check and try Action Rule scripts.
     Rules {
         #[command(subcommand)]
@@ -74,6 +83,16 @@ enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: TokenId },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Set the password an agent signs in to the console with, read from standard input (one line,
+    /// at least 10 characters), e.g. `printf '%s' "$PASSWORD" | natter agent password --email E`.
+    Password {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(loaded, command).await,
+        Command::Agent { command } => agent(loaded, command).await,
         Command::Rules { command } => rules(&loaded.config, command),
         Command::Config {
             command: ConfigCommand::Show,
@@ -137,7 +157,7 @@ async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
 async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()> {
     let store = Store::connect(&loaded.database_url()).await?;
     store.migrate().await?;
-    let tokens = Tokens::new(store, std::sync::Arc::new(SystemClock));
+    let tokens = Tokens::new(store, Arc::new(SystemClock));
     match command {
         TokenCommand::Create {
             name,
@@ -178,6 +198,34 @@ async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()
             println!("revoked {id}");
         }
     }
+    Ok(())
+}
+
+async fn agent(loaded: LoadedConfig, command: AgentCommand) -> anyhow::Result<()> {
+    let AgentCommand::Password { email } = command;
+    let store = Store::connect(&loaded.database_url()).await?;
+    store.migrate().await?;
+    let clock = Arc::new(SystemClock);
+    let auth = &loaded.config.auth;
+    let links = AgentLinks::new(
+        store.clone(),
+        clock.clone(),
+        auth.chat_link_ttl_seconds,
+        auth.session_ttl_seconds,
+    );
+    let logins = AgentLogins::new(store, clock, links);
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("New console password for {email} (shown as you type), then Enter: ");
+    }
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    let agent = logins.set_password_by_email(&email, password).await?;
+    println!("password set for {} ({})", agent.email, agent.id);
     Ok(())
 }
 

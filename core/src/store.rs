@@ -8,6 +8,7 @@ mod convert;
 mod deliveries;
 pub mod entities;
 mod links;
+mod logins;
 pub mod migrations;
 mod outbox;
 mod overrides;

@@ -2,6 +2,7 @@
 //! real HTTP and WebSocket clients, and named waits that fail with their label.
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly by design")]
 
+pub mod browser;
 pub mod process;
 pub mod receiver;
 

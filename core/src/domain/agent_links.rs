@@ -39,6 +39,13 @@ pub struct OpenedSession {
     pub max_age_seconds: u64,
 }
 
+/// A fresh session: the cookie value (shown once) and how long it lasts.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub session: String,
+    pub max_age_seconds: u64,
+}
+
 #[derive(Clone)]
 pub struct AgentLinks {
     store: Store,
@@ -115,6 +122,19 @@ impl AgentLinks {
         self.enabled_agent(agent_id)
             .await
             .map_err(|_| DomainError::LinkInvalid)?;
+        let session = self.start_session(agent_id).await?;
+        tracing::info!(agent = %agent_id, conversation = %conversation_id, "agent chat link used");
+        Ok(OpenedSession {
+            session: session.session,
+            agent_id,
+            conversation_id,
+            max_age_seconds: session.max_age_seconds,
+        })
+    }
+
+    /// Opens a session for an agent who proved who they are (a link, or email and password).
+    pub async fn start_session(&self, agent_id: AgentId) -> Result<Session, DomainError> {
+        let now = self.clock.now();
         let session = secret::generate(SESSION_PREFIX);
         self.store
             .insert_agent_session(
@@ -124,13 +144,18 @@ impl AgentLinks {
                 now + seconds(self.session_ttl_seconds),
             )
             .await?;
-        tracing::info!(agent = %agent_id, conversation = %conversation_id, "agent chat link used");
-        Ok(OpenedSession {
+        Ok(Session {
             session: session.plain,
-            agent_id,
-            conversation_id,
             max_age_seconds: self.session_ttl_seconds,
         })
+    }
+
+    /// Ends a session: its cookie opens nothing any more.
+    pub async fn end_session(&self, session: &str) -> Result<(), DomainError> {
+        Ok(self
+            .store
+            .delete_agent_session(&secret::hash(session))
+            .await?)
     }
 
     /// The agent behind a session cookie.

@@ -23,6 +23,12 @@ pub enum DomainError {
     LinkInvalid,
     #[error("too many messages, slow down")]
     RateLimited,
+    /// An email and password that do not sign anyone in. Deliberately says no more than that.
+    #[error("the email or password is not right")]
+    SignInFailed,
+    /// Something on our side failed that is not storage (a worker thread stopped). Logged once.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

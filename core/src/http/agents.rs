@@ -9,7 +9,7 @@ use crate::domain::DomainError;
 use crate::domain::agent_links::LinkTarget;
 use crate::domain::ids::{AgentId, ConversationId, CustomerId};
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink};
+use crate::http::dto::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink, SetPassword};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
 use crate::store::agents::NewAgent;
@@ -96,6 +96,30 @@ pub async fn create(
         StatusCode::CREATED,
         axum::Json(AgentDto::new(&agent, state.chat.agent_status(agent.id))),
     ))
+}
+
+/// `PUT /api/v1/agents/{id}/password`: sets the password the agent signs in to the console with.
+///
+/// At least 10 characters. Replaces any earlier one; sessions already open stay open. The password
+/// is stored as an argon2id hash and never returned or logged.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/password", tag = "agents",
+    params(("id" = Uuid, Path, description = "agent id")),
+    request_body = SetPassword,
+    security(("bearer" = ["agents:write"])),
+    responses((status = 204, description = "password set"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_password(
+    State(state): State<AppState>,
+    _caller: Caller<need::AgentsWrite>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<SetPassword>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .logins
+        .set_password(AgentId(id), &body.password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/agents/{id}/chat-links`: a public agent chat URL.

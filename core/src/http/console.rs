@@ -1,47 +1,49 @@
-//! The agent console's pages: arrival through a public agent chat URL, and the console itself
-//! (static assets embedded in the binary, so running it needs no build step).
+//! The agent console's pages: arrival through a public agent chat URL, the sign-in page, and the
+//! console itself (static assets embedded in the binary, so running it needs no build step).
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderName, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::http::error::ApiError;
-
-pub const SESSION_COOKIE: &str = "natter_session";
+use crate::http::extract::Path;
+use crate::http::session;
 
 const CONSOLE_HTML: &str = include_str!("../../assets/console/index.html");
 const CONSOLE_JS: &str = include_str!("../../assets/console/console.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
+const LOGIN_HTML: &str = include_str!("../../assets/console/login.html");
+const LOGIN_JS: &str = include_str!("../../assets/console/login.js");
+
+/// The sign-in page's empty error line, replaced by a message when a form sign-in fails.
+const LOGIN_ERROR_SLOT: &str =
+    r#"<p id="login-error" class="form-error" role="alert" data-testid="login-error" hidden></p>"#;
+
+/// The console's pages load only their own scripts and styles and talk only to their own server:
+/// even a message that slipped past `textContent` could not load or run anything.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// `GET /agent/link/{token}`: uses a public agent chat URL once, sets the session cookie and
 /// redirects into the conversation. A bad link gets a page that says so, and no session.
 pub async fn open_link(
     State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
+    Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     match state.links.open(&token).await {
         Ok(opened) => {
-            let secure = if state.base_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-                opened.session, opened.max_age_seconds
-            );
+            let cookie = session::set_cookie(&state, &opened.session, opened.max_age_seconds)?;
             let location = format!("/agent/#conversation={}", opened.conversation_id);
-            let mut response = (StatusCode::SEE_OTHER, [("location", location)]).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                SET_COOKIE,
-                HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            Ok(response)
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(LOCATION, location)],
+                [(SET_COOKIE, cookie)],
+                [(CACHE_CONTROL, "no-store")],
+            )
+                .into_response())
         }
         Err(DomainError::LinkInvalid) => Ok((
             StatusCode::GONE,
@@ -59,11 +61,35 @@ const LINK_INVALID_PAGE: &str = r#"<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2937}</style>
 </head><body><h1>This chat link is no longer valid</h1>
 <p>Agent chat links work once and expire after a short time. This one has been used already, has expired,
-or was not copied completely.</p><p>Ask for a new link, or sign in to the agent console.</p></body></html>"#;
+or was not copied completely.</p><p>Ask for a new link, or <a href="/agent/login">sign in to the agent console</a>.</p></body></html>"#;
+
+/// `GET /agent`: the console lives at `/agent/`.
+pub async fn redirect_home() -> Response {
+    (StatusCode::PERMANENT_REDIRECT, [(LOCATION, "/agent/")]).into_response()
+}
 
 /// `GET /agent/`: the agent console.
 pub async fn page() -> Response {
-    static_asset(CONSOLE_HTML, "text/html; charset=utf-8")
+    page_response(StatusCode::OK, CONSOLE_HTML.into())
+}
+
+/// `GET /agent/login`: the sign-in page.
+pub async fn login_page() -> Response {
+    page_response(StatusCode::OK, LOGIN_HTML.into())
+}
+
+/// The sign-in page again, saying why the last attempt failed (a fixed text, never the input).
+pub fn login_failed(status: StatusCode, message: &'static str) -> Response {
+    page_response(status, login_page_with_error(message))
+}
+
+fn login_page_with_error(message: &'static str) -> String {
+    LOGIN_HTML.replace(
+        LOGIN_ERROR_SLOT,
+        &format!(
+            r#"<p id="login-error" class="form-error" role="alert" data-testid="login-error">{message}</p>"#
+        ),
+    )
 }
 
 /// `GET /agent/console.js`
@@ -71,15 +97,54 @@ pub async fn script() -> Response {
     static_asset(CONSOLE_JS, "text/javascript; charset=utf-8")
 }
 
+/// `GET /agent/login.js`
+pub async fn login_script() -> Response {
+    static_asset(LOGIN_JS, "text/javascript; charset=utf-8")
+}
+
 /// `GET /agent/console.css`
 pub async fn styles() -> Response {
     static_asset(CONSOLE_CSS, "text/css; charset=utf-8")
 }
 
+fn page_response(status: StatusCode, html: String) -> Response {
+    (
+        status,
+        [
+            (CACHE_CONTROL, "no-cache"),
+            (
+                HeaderName::from_static("content-security-policy"),
+                CONTENT_SECURITY_POLICY,
+            ),
+            (HeaderName::from_static("referrer-policy"), "same-origin"),
+            (HeaderName::from_static("x-content-type-options"), "nosniff"),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
 fn static_asset(body: &'static str, content_type: &'static str) -> Response {
     (
-        [(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")],
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "no-cache"),
+            (HeaderName::from_static("x-content-type-options"), "nosniff"),
+        ],
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_page_has_the_error_slot() {
+        assert!(LOGIN_HTML.contains(LOGIN_ERROR_SLOT));
+        let page = login_page_with_error("Nope.");
+        assert!(page.contains(">Nope.</p>"));
+        assert!(!page.contains(LOGIN_ERROR_SLOT));
+    }
 }

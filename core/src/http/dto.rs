@@ -151,6 +151,14 @@ pub struct CreateAgent {
     pub external_id: Option<String>,
 }
 
+/// A new console password. No `Debug`: it must never end up in a log line.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// At least 10 characters.
+    pub password: String,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChatLink {

@@ -19,6 +19,8 @@ pub enum ApiError {
     NotFound(&'static str),
     /// A browser on a page whose origin the site does not allow.
     OriginNotAllowed,
+    /// A browser sending a sign-in or sign-out from another site's page.
+    CrossSite,
     /// The body or query is not what the route takes (malformed JSON, a bad parameter).
     BadRequest(String),
     /// Well-formed input that is not acceptable; names the field.
@@ -95,6 +97,12 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "origin_not_allowed",
                 "this page's origin may not open the chat of this site".into(),
+                None,
+            ),
+            ApiError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "sign in and out from the console's own pages".into(),
                 None,
             ),
             ApiError::BadRequest(message) => {
@@ -175,6 +183,10 @@ impl From<DomainError> for ApiError {
             },
             DomainError::LinkInvalid => ApiError::Unauthorized("session is invalid or expired"),
             DomainError::RateLimited => ApiError::RateLimited,
+            DomainError::SignInFailed => {
+                ApiError::Unauthorized("the email or password is not right")
+            }
+            DomainError::Internal(detail) => ApiError::Internal(detail),
             DomainError::Store(store) => store.into(),
         }
     }

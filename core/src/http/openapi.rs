@@ -13,6 +13,7 @@ use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visib
         conversations::list, conversations::get_one, conversations::post_message,
         conversations::assign, conversations::close,
         agents::list, agents::get_one, agents::create, agents::create_chat_link,
+        agents::set_password,
         tokens::create, tokens::list, tokens::revoke,
         sites::list, sites::create,
         rules::list, rules::builtins, rules::get_one, rules::create, rules::update, rules::delete,

@@ -27,6 +27,7 @@ impl Store {
             name: Set(new.name),
             status: Set(AgentStatus::Offline.as_str().into()),
             enabled: Set(true),
+            password_hash: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };

@@ -8,6 +8,8 @@ mod m20261126_000001_create_chat_tables;
 mod m20261126_000002_create_visibility_tables;
 #[path = "migrations/m20261126_000003_create_webhook_tables.rs"]
 mod m20261126_000003_create_webhook_tables;
+#[path = "migrations/m20261126_000004_add_agent_password_hash.rs"]
+mod m20261126_000004_add_agent_password_hash;
 
 pub struct Migrator;
 
@@ -18,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_chat_tables::Migration),
             Box::new(m20261126_000002_create_visibility_tables::Migration),
             Box::new(m20261126_000003_create_webhook_tables::Migration),
+            Box::new(m20261126_000004_add_agent_password_hash::Migration),
         ]
     }
 }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -16,9 +15,9 @@ use crate::domain::DomainError;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId};
 use crate::domain::model::{Agent, AuthorKind, ConversationFilter, ConversationStatus};
-use crate::http::console::SESSION_COOKIE;
 use crate::http::dto::{AgentDto, ConversationDto};
 use crate::http::error::ApiError;
+use crate::http::session::session_cookie;
 use crate::ws::connection::{
     Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
 };
@@ -43,17 +42,6 @@ pub async fn upgrade(
         .max_frame_size(max * 4)
         .on_upgrade(move |socket| run(state, agent, socket))
         .into_response())
-}
-
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
 }
 
 struct AgentSession {

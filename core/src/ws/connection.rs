@@ -236,6 +236,14 @@ pub fn domain_error_frame(
         ),
         DomainError::LinkInvalid => ("unauthorized", "session is invalid or expired".into()),
         DomainError::RateLimited => ("rate_limited", "too many messages, slow down".into()),
+        DomainError::SignInFailed => ("unauthorized", "the email or password is not right".into()),
+        DomainError::Internal(detail) => {
+            tracing::error!(%detail, "internal error while handling a frame");
+            (
+                "internal",
+                "something went wrong on the server; try again".into(),
+            )
+        }
         DomainError::Store(e) => {
             tracing::error!(error = %e, "storage failed while handling a frame");
             (

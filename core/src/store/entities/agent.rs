@@ -12,6 +12,8 @@ pub struct Model {
     pub name: String,
     pub status: String,
     pub enabled: bool,
+    /// An argon2 PHC string; `None` for agents without a console password.
+    pub password_hash: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

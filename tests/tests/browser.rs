@@ -1,0 +1,375 @@
+//! Browser end-to-end tests: Debian's headless Chromium (through chromedriver) against the real
+//! server on a free port. Screenshots of each step go to `test-artifacts/<test>/`.
+//!
+//! Without Chromium these tests print why and pass, except in CI (`CI=true`), where they fail.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use fantoccini::key::Key;
+use natter_tests::browser::{Artifacts, Chromedriver, tools_or_skip};
+use natter_tests::{Api, TestServer, WAIT, Ws, wait_until};
+use serde_json::{Value, json};
+
+const HOSTILE: &str = "<script>window.__pwned=1</script><b>bold</b>";
+
+/// A visitor who has written `first`, and the conversation that opened.
+async fn visitor_writes(server: &TestServer, first: &str) -> (Ws, String, Value) {
+    let site = server.site_key().await;
+    let (mut visitor, _) = server.visitor(&site, None, None).await;
+    visitor
+        .send(json!({"type": "message", "client_id": "v-1", "body": first}))
+        .await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api = server.admin().await;
+    let conversation = api
+        .get(&format!("/api/v1/conversations/{conversation_id}"))
+        .await
+        .unwrap()["conversation"]
+        .clone();
+    (visitor, conversation_id, conversation)
+}
+
+async fn create_agent(api: &Api, name: &str) -> String {
+    let agent = api
+        .post(
+            "/api/v1/agents",
+            json!({"email": format!("{name}@example.com"), "name": name}),
+        )
+        .await
+        .unwrap();
+    agent["id"].as_str().unwrap().to_string()
+}
+
+/// The text of the message bodies in the console, in order.
+const MESSAGE_TEXTS: &str = "return Array.from(document.querySelectorAll('[data-testid=message-body]')).map(n => n.textContent);";
+
+#[tokio::test]
+async fn the_console_opened_through_an_agent_chat_url_shows_the_visitor_and_replies() {
+    let Some(tools) = tools_or_skip("console_through_agent_chat_url") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("console_through_agent_chat_url").unwrap();
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let (mut visitor, conversation_id, conversation) =
+        visitor_writes(&server, "Hello, my parcel has not arrived").await;
+    let agent_id = create_agent(&api, "ada").await;
+    let link = api
+        .post(
+            &format!("/api/v1/agents/{agent_id}/chat-links"),
+            json!({"customerId": conversation["customer_id"]}),
+        )
+        .await
+        .unwrap();
+
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let agent = driver.browser("agent", &artifacts).await.unwrap();
+    agent.goto(link["url"].as_str().unwrap()).await.unwrap();
+    agent
+        .wait_js(
+            "the console shows the visitor's first message",
+            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            vec![json!("Hello, my parcel has not arrived")],
+        )
+        .await;
+    let url = agent.current_url().await.unwrap();
+    assert!(
+        url.ends_with(&format!("/agent/#conversation={conversation_id}")),
+        "landed in the conversation: {url}"
+    );
+    agent
+        .wait_js(
+            "the conversation is listed in the queue and selected",
+            "const b = document.querySelector('[data-testid=list-queue] [data-testid=conversation-item][data-conversation-id=\"' + arguments[0] + '\"]'); return b && b.getAttribute('aria-current') === 'true';",
+            vec![json!(conversation_id)],
+        )
+        .await;
+    agent
+        .wait_js(
+            "the socket is connected",
+            "return document.querySelector('[data-testid=connection]').dataset.state === 'connected';",
+            vec![],
+        )
+        .await;
+    agent.screenshot("arrived-through-link").await.unwrap();
+
+    // A hostile message is text, not markup: no script ran, no element was made from it.
+    visitor
+        .send(json!({"type": "message", "client_id": "v-2", "body": HOSTILE}))
+        .await;
+    visitor.expect("ack").await;
+    agent
+        .wait_js(
+            "the hostile message shows",
+            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            vec![json!(HOSTILE)],
+        )
+        .await;
+    let checks = agent
+        .js(
+            "const log = document.querySelector('[data-testid=messages]');
+             const body = Array.from(log.querySelectorAll('[data-testid=message-body]')).find(n => n.textContent.includes('<script>'));
+             return { pwned: typeof window.__pwned, text: body.textContent,
+                      bold: log.querySelectorAll('b').length, scripts: log.querySelectorAll('script').length };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checks["pwned"], "undefined", "{checks}");
+    assert!(
+        checks["text"].as_str().unwrap().contains("<script>"),
+        "{checks}"
+    );
+    assert_eq!(checks["bold"], 0, "{checks}");
+    assert_eq!(checks["scripts"], 0, "{checks}");
+    agent.screenshot("hostile-message-as-text").await.unwrap();
+
+    // The agent replies with Enter; the visitor's socket gets it; the console marks it stored.
+    let input = agent
+        .wait_for("the reply box", "[data-testid=reply-input]")
+        .await;
+    input.send_keys("We are on it, one moment").await.unwrap();
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    let reply = visitor.expect_message("We are on it, one moment").await;
+    assert_eq!(reply["author"]["kind"], "agent");
+    assert_eq!(reply["author"]["name"], "ada");
+    agent
+        .wait_js(
+            "the reply is shown as stored",
+            "const n = Array.from(document.querySelectorAll('[data-testid=message]')).find(n => n.textContent.includes(arguments[0])); return n && n.dataset.status === 'sent' && n.dataset.seq === arguments[1];",
+            vec![json!("We are on it, one moment"), json!(reply["seq"].to_string())],
+        )
+        .await;
+    let texts = agent.js(MESSAGE_TEXTS, vec![]).await.unwrap();
+    assert_eq!(
+        texts,
+        json!([
+            "Hello, my parcel has not arrived",
+            HOSTILE,
+            "We are on it, one moment"
+        ])
+    );
+
+    // Shift+Enter makes a new line instead of sending; Enter then sends both lines.
+    input.send_keys("Line one").await.unwrap();
+    input
+        .send_keys(&format!("{}{}{}", Key::Shift, Key::Enter, Key::Shift))
+        .await
+        .unwrap();
+    let value = agent
+        .js(
+            "return document.querySelector('[data-testid=reply-input]').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(value, "Line one\n", "Shift+Enter does not send");
+    input.send_keys("line two").await.unwrap();
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    visitor.expect_message("Line one\nline two").await;
+
+    // The visitor typing shows in the console.
+    visitor
+        .send(json!({"type": "typing", "active": true}))
+        .await;
+    agent
+        .wait_js(
+            "the typing indicator shows",
+            "return !document.querySelector('[data-testid=typing]').hidden;",
+            vec![],
+        )
+        .await;
+    agent.screenshot("replied").await.unwrap();
+
+    agent.close().await.unwrap();
+    visitor.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
+    let Some(tools) = tools_or_skip("console_sign_in_presence_assign_close") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("console_sign_in_presence_assign_close").unwrap();
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let agent_id = create_agent(&api, "grace").await;
+    let (status, _) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/agents/{agent_id}/password"),
+            Some(json!({"password": "a long enough secret"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let (_visitor, conversation_id, _) = visitor_writes(&server, "Can someone help me?").await;
+
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let browser = driver.browser("agent", &artifacts).await.unwrap();
+    browser.goto(&server.url("/agent/")).await.unwrap();
+    browser
+        .wait_for(
+            "the sign-in form (no session yet)",
+            "[data-testid=login-form]",
+        )
+        .await;
+    browser.screenshot("sign-in").await.unwrap();
+
+    // A wrong password: the page says so, nothing more.
+    sign_in(&browser, "grace@example.com", "not the password").await;
+    let error = browser
+        .wait_for(
+            "the sign-in error",
+            "[data-testid=login-error]:not([hidden])",
+        )
+        .await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "That email and password do not match an agent."
+    );
+    browser.screenshot("sign-in-failed").await.unwrap();
+
+    sign_in(&browser, "grace@example.com", "a long enough secret").await;
+    browser
+        .wait_js(
+            "the console lists the waiting conversation in the queue",
+            "return document.querySelector('[data-testid=list-queue] [data-testid=conversation-item][data-conversation-id=\"' + arguments[0] + '\"]') !== null;",
+            vec![json!(conversation_id)],
+        )
+        .await;
+    browser
+        .wait_js(
+            "the console shows who is signed in",
+            "return document.querySelector('[data-testid=agent-name]').textContent === 'grace';",
+            vec![],
+        )
+        .await;
+    wait_for_status(&api, &agent_id, "available").await;
+    browser.screenshot("signed-in").await.unwrap();
+
+    // Presence: away, then available again, as the REST API sees it.
+    let toggle = browser
+        .wait_for("the presence toggle", "[data-testid=presence-toggle]")
+        .await;
+    toggle.click().await.unwrap();
+    wait_for_status(&api, &agent_id, "away").await;
+    assert_eq!(
+        toggle.attr("aria-checked").await.unwrap().as_deref(),
+        Some("false")
+    );
+    browser.screenshot("away").await.unwrap();
+    toggle.click().await.unwrap();
+    wait_for_status(&api, &agent_id, "available").await;
+
+    // Open the conversation from the list, assign it to me, close it.
+    browser
+        .click(
+            "the conversation in the list",
+            &format!("[data-testid=conversation-item][data-conversation-id=\"{conversation_id}\"]"),
+        )
+        .await;
+    browser
+        .wait_js(
+            "the conversation opens",
+            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === 'Can someone help me?');",
+            vec![],
+        )
+        .await;
+    browser
+        .click(
+            "the assign button",
+            "[data-testid=assign-me]:not([disabled])",
+        )
+        .await;
+    let path = format!("/api/v1/conversations/{conversation_id}");
+    wait_until("the conversation is assigned over REST", WAIT, || {
+        let api = api.clone();
+        let path = path.clone();
+        let agent_id = agent_id.clone();
+        async move {
+            api.get(&path)
+                .await
+                .is_ok_and(|c| c["conversation"]["assignee_id"].as_str() == Some(agent_id.as_str()))
+        }
+    })
+    .await;
+    browser
+        .wait_js(
+            "the conversation moves to 'Assigned to you'",
+            "return document.querySelector('[data-testid=list-mine] [data-testid=conversation-item][data-conversation-id=\"' + arguments[0] + '\"]') !== null;",
+            vec![json!(conversation_id)],
+        )
+        .await;
+    browser.screenshot("assigned-to-me").await.unwrap();
+
+    browser
+        .click("the close button", "[data-testid=close]:not([disabled])")
+        .await;
+    wait_until("the conversation is closed over REST", WAIT, || {
+        let api = api.clone();
+        let path = path.clone();
+        async move {
+            api.get(&path)
+                .await
+                .is_ok_and(|c| c["conversation"]["status"] == "closed")
+        }
+    })
+    .await;
+    browser
+        .wait_js(
+            "the console shows it closed",
+            "return document.querySelector('[data-testid=conversation-status]').textContent === 'Closed';",
+            vec![],
+        )
+        .await;
+    browser.screenshot("closed").await.unwrap();
+
+    // Signing out ends the session: the agent goes offline and lands on the sign-in page.
+    browser
+        .click("the sign-out button", "[data-testid=logout]")
+        .await;
+    browser
+        .wait_for(
+            "the sign-in page after signing out",
+            "[data-testid=login-form]",
+        )
+        .await;
+    wait_for_status(&api, &agent_id, "offline").await;
+
+    browser.close().await.unwrap();
+    server.stop().await;
+}
+
+async fn sign_in(browser: &natter_tests::browser::Browser, email: &str, password: &str) {
+    let email_field = browser
+        .wait_for("the email field", "[data-testid=login-email]")
+        .await;
+    email_field.clear().await.unwrap();
+    email_field.send_keys(email).await.unwrap();
+    let password_field = browser
+        .wait_for("the password field", "[data-testid=login-password]")
+        .await;
+    password_field.clear().await.unwrap();
+    password_field.send_keys(password).await.unwrap();
+    browser
+        .click("the sign-in button", "[data-testid=login-submit]")
+        .await;
+}
+
+async fn wait_for_status(api: &Api, agent_id: &str, status: &str) {
+    let path = format!("/api/v1/agents/{agent_id}");
+    wait_until(
+        &format!("GET /api/v1/agents/{{id}} says {status}"),
+        WAIT,
+        || {
+            let api = api.clone();
+            let path = path.clone();
+            async move { api.get(&path).await.is_ok_and(|a| a["status"] == status) }
+        },
+    )
+    .await;
+}
