@@ -1,0 +1,201 @@
+//! The WebChat configuration: fields, defaults, limits, the JSON Schema admins see, and validation.
+//!
+//! The schema and the checks read the same constants, and a test compares the two, so an admin is never
+//! told one thing by the schema and another by a 422.
+
+use natter_sdk::FieldError;
+use natter_sdk::config::{Fields, hex_color, text};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::i18n::{self, LANGUAGES};
+
+pub const DEFAULT_COLOR: &str = "#2563eb";
+pub const DEFAULT_LANGUAGE: &str = "en";
+pub const POSITIONS: &[&str] = &["right", "left"];
+pub const LAUNCHERS: &[&str] = &["bubble", "tab"];
+
+const TITLE_MAX: usize = 60;
+const GREETING_MAX: usize = 500;
+const PLACEHOLDER_MAX: usize = 80;
+const OFFLINE_TEXT_MAX: usize = 500;
+
+/// A configuration that passed validation, every field filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub color: String,
+    pub title: String,
+    pub greeting: String,
+    pub placeholder: String,
+    pub offline_text: String,
+    pub position: String,
+    pub launcher: String,
+    pub language: String,
+}
+
+impl Config {
+    /// Reads an admin's document; absent texts take the defaults of the configured language.
+    pub fn parse(json: &str) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::parse(json)?;
+        let language = fields.one_of("language", DEFAULT_LANGUAGE, LANGUAGES);
+        let (texts, _) = i18n::strings(&language);
+        let config = Self {
+            color: fields.string("color", DEFAULT_COLOR, hex_color),
+            title: fields.string("title", texts.title, |v| text(v, 1, TITLE_MAX, false)),
+            greeting: fields.string("greeting", texts.greeting, |v| {
+                text(v, 0, GREETING_MAX, true)
+            }),
+            placeholder: fields.string("placeholder", texts.placeholder, |v| {
+                text(v, 1, PLACEHOLDER_MAX, false)
+            }),
+            offline_text: fields.string("offline_text", texts.offline_text, |v| {
+                text(v, 0, OFFLINE_TEXT_MAX, true)
+            }),
+            position: fields.one_of("position", POSITIONS[0], POSITIONS),
+            launcher: fields.one_of("launcher", LAUNCHERS[0], LAUNCHERS),
+            language,
+        };
+        fields.finish().map(|()| config)
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of the configuration. Text defaults are the English ones.
+pub fn schema() -> Value {
+    let (texts, _) = i18n::strings(DEFAULT_LANGUAGE);
+    let text = |description: &str, default: &str, min: usize, max: usize| json!({ "type": "string", "description": description, "default": default, "minLength": min, "maxLength": max });
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "natter:plugin/webchat/config",
+        "title": "WebChat widget",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "color": {
+                "type": "string",
+                "description": "Main colour: launcher, header, the visitor's messages.",
+                "pattern": "^#[0-9a-fA-F]{6}$",
+                "default": DEFAULT_COLOR
+            },
+            "title": text("Window title; also the tab launcher's label.", texts.title, 1, TITLE_MAX),
+            "greeting": text("First message shown in the window; empty for none.", texts.greeting, 0, GREETING_MAX),
+            "placeholder": text("Hint in the empty message field.", texts.placeholder, 1, PLACEHOLDER_MAX),
+            "offline_text": text(
+                "Shown when no agent is available, and posted once when a conversation starts then.",
+                texts.offline_text, 0, OFFLINE_TEXT_MAX
+            ),
+            "position": {
+                "type": "string",
+                "description": "Corner of the page.",
+                "enum": POSITIONS,
+                "default": POSITIONS[0]
+            },
+            "launcher": {
+                "type": "string",
+                "description": "Launcher style: a round bubble or a tab on the bottom edge.",
+                "enum": LAUNCHERS,
+                "default": LAUNCHERS[0]
+            },
+            "language": {
+                "type": "string",
+                "description": "Language of the widget's labels, and of the texts left out.",
+                "enum": LANGUAGES,
+                "default": DEFAULT_LANGUAGE
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::config::{Config, DEFAULT_COLOR, schema};
+
+    fn fields_of(errors: &[natter_sdk::FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn empty_config_is_the_schema_defaults() {
+        let config = Config::parse("{}").expect("defaults are valid");
+        let schema = schema();
+        let as_json = serde_json::to_value(&config).expect("plain strings");
+        let properties = schema["properties"].as_object().expect("properties");
+        assert_eq!(properties.len(), as_json.as_object().map_or(0, |o| o.len()));
+        for (name, property) in properties {
+            assert_eq!(property["default"], as_json[name], "default of {name}");
+        }
+        assert_eq!(config.color, DEFAULT_COLOR);
+    }
+
+    #[test]
+    fn texts_left_out_follow_the_language() {
+        let config = Config::parse(r#"{"language":"de","title":"Hilfe"}"#).expect("valid");
+        assert_eq!(config.title, "Hilfe");
+        assert_eq!(config.placeholder, "Nachricht schreiben…");
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let bad = json!({
+            "color": "blue",
+            "title": "",
+            "greeting": "x".repeat(501),
+            "placeholder": "two\nlines",
+            "position": "top",
+            "launcher": 3,
+            "language": "xx",
+            "font": "Comic Sans"
+        });
+        let errors = Config::parse(&bad.to_string()).expect_err("all bad");
+        assert_eq!(
+            fields_of(&errors),
+            [
+                "language",
+                "color",
+                "title",
+                "greeting",
+                "placeholder",
+                "position",
+                "launcher",
+                "font"
+            ]
+        );
+        assert!(
+            errors[1].message.contains("#rrggbb") || errors[1].message.contains("six hex digits")
+        );
+        assert!(
+            errors[3].message.contains("at most 500"),
+            "{}",
+            errors[3].message
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_object() {
+        assert_eq!(
+            fields_of(&Config::parse("\"red\"").expect_err("string")),
+            [""]
+        );
+        assert_eq!(
+            fields_of(&Config::parse("{\"color\":").expect_err("broken")),
+            [""]
+        );
+    }
+
+    #[test]
+    fn schema_limits_match_the_checks() {
+        let schema: Value = schema();
+        let max = |name: &str| {
+            schema["properties"][name]["maxLength"]
+                .as_u64()
+                .unwrap_or(0) as usize
+        };
+        for field in ["title", "greeting", "placeholder", "offline_text"] {
+            let at_limit = json!({ field: "a".repeat(max(field)) }).to_string();
+            let over = json!({ field: "a".repeat(max(field) + 1) }).to_string();
+            assert!(Config::parse(&at_limit).is_ok(), "{field} at its limit");
+            assert_eq!(fields_of(&Config::parse(&over).expect_err("over")), [field]);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The traits a plugin implements and the macros that export them as the component's functions.
+//!
+//! The generated `Guest` traits take owned arguments and know nothing of the panic hook; these traits are
+//! what authors see, and the macros bridge the two so a plugin never names generated paths.
+
+use crate::types::{FieldError, Manifest};
+
+/// What every plugin provides, whatever its kind.
+pub trait Plugin {
+    /// Who the plugin is; build it with [`manifest!`](crate::manifest!).
+    fn manifest() -> Manifest;
+
+    /// The JSON Schema of the plugin's configuration, with defaults.
+    fn config_schema() -> String;
+
+    /// Checks a configuration document; report every bad field, not just the first.
+    fn validate_config(config: &str) -> Result<(), Vec<FieldError>>;
+}
+
+/// The `widget` kind: the chat widget a visitor sees.
+#[cfg(feature = "widget")]
+pub mod widget {
+    pub use crate::bindings::widget::exports::natter::plugin::widget_plugin::{
+        Action, RenderContext, Rendered,
+    };
+    pub use crate::types::{VisitorEvent, VisitorEventKind};
+
+    /// A widget plugin. `render` is called with a configuration that passed
+    /// [`Plugin::validate_config`](crate::Plugin::validate_config), but a plugin must still not trust it.
+    pub trait Widget: crate::Plugin {
+        /// Builds the loader script (carrying its own styles), the styles and optional markup.
+        fn render(config: &str, ctx: RenderContext) -> Result<Rendered, String>;
+
+        /// Reacts to a visitor event; the default does nothing.
+        fn on_visitor_event(config: &str, event: VisitorEvent) -> Result<Vec<Action>, String> {
+            let _ = (config, event);
+            Ok(Vec::new())
+        }
+    }
+}
+
+#[cfg(feature = "widget")]
+pub use widget::Widget;
+
+/// Exports a type implementing [`Plugin`] and [`Widget`] as the component's `widget` world.
+///
+/// Call it once, at the root of the plugin crate: `natter_sdk::export_widget!(MyWidget);`
+#[cfg(feature = "widget")]
+#[macro_export]
+macro_rules! export_widget {
+    ($ty:ident) => {
+        const _: () = {
+            use $crate::bindings::widget::exports::natter::plugin::widget_plugin::Guest;
+
+            impl Guest for $ty {
+                fn manifest() -> $crate::types::Manifest {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::manifest()
+                }
+
+                fn config_schema() -> ::std::string::String {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::config_schema()
+                }
+
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::types::FieldError>> {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::validate_config(&config)
+                }
+
+                fn render(
+                    config: ::std::string::String,
+                    ctx: $crate::widget::RenderContext,
+                ) -> ::std::result::Result<$crate::widget::Rendered, ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Widget>::render(&config, ctx)
+                }
+
+                fn on_visitor_event(
+                    config: ::std::string::String,
+                    event: $crate::widget::VisitorEvent,
+                ) -> ::std::result::Result<::std::vec::Vec<$crate::widget::Action>, ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Widget>::on_visitor_event(&config, event)
+                }
+            }
+        };
+        // Export names such as `natter:plugin/widget-plugin@0.1.0#render` only link on wasm32; a native build
+        // (the plugin's unit tests) keeps the trait impls and exports nothing.
+        #[cfg(target_arch = "wasm32")]
+        $crate::bindings::widget::export_widget_world!($ty with_types_in $crate::bindings::widget);
+    };
+}
