@@ -14,7 +14,9 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
+use crate::domain::widget::Widgets;
 use crate::http;
+use crate::plugins::{HostOptions, PluginError, PluginHost};
 use crate::store::{Store, StoreError};
 
 /// What every handler and gateway shares. Cheap to clone.
@@ -27,6 +29,10 @@ pub struct AppState {
     pub chat: Chat,
     pub tokens: Tokens,
     pub links: AgentLinks,
+    /// The WebAssembly plugin host.
+    pub plugins: PluginHost,
+    /// The widget's configuration and its rendered `widget.js`.
+    pub widgets: Widgets,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
 }
@@ -37,6 +43,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Plugins(#[from] PluginError),
 }
 
 /// Parts a test may swap.
@@ -84,6 +92,15 @@ impl AppState {
             config.auth.chat_link_ttl_seconds,
             config.auth.session_ttl_seconds,
         );
+        let plugins =
+            PluginHost::start(HostOptions::from_config(loaded, Arc::new(store.clone()))).await?;
+        plugins.watch();
+        let widgets = Widgets::new(
+            store.clone(),
+            plugins.clone(),
+            &config.plugins.widget,
+            &base_url,
+        );
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,
@@ -91,6 +108,8 @@ impl AppState {
             chat,
             tokens,
             links,
+            plugins,
+            widgets,
             shutdown: CancellationToken::new(),
         })
     }
@@ -117,6 +136,7 @@ pub async fn serve(
     let grace = Duration::from_secs(loaded.config.server.shutdown_grace_seconds);
     let sockets = state.shutdown.clone();
     let store = state.store.clone();
+    let plugins = state.plugins.clone();
     tracing::info!(address = %listener.local_addr()?, "natter listening");
     let app = http::router(state);
     let stopped = CancellationToken::new();
@@ -135,6 +155,7 @@ pub async fn serve(
             tracing::warn!("grace period over; dropping remaining connections");
         }
     }
+    plugins.stop();
     store.close().await?;
     tracing::info!("stopped");
     Ok(())

@@ -12,5 +12,6 @@ pub mod presence;
 pub mod scope;
 pub mod secret;
 pub mod tokens;
+pub mod widget;
 
 pub use error::DomainError;

@@ -10,8 +10,10 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod plugins;
 pub mod sites;
 pub mod tokens;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -45,6 +47,12 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/tokens", get(tokens::list))
         .route("/auth/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/sites", get(sites::list).post(sites::create))
+        .route(
+            "/widget/config",
+            get(widget::get_config).put(widget::put_config),
+        )
+        .route("/plugins", get(plugins::list))
+        .route("/plugins/{name}/enable", post(plugins::enable))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound("route") });
 
@@ -53,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/widget.js", get(widget::script))
         .route("/ws/visitor", get(ws::visitor::upgrade))
         .route("/ws/agent", get(ws::agent::upgrade))
         .route("/agent/link/{token}", get(console::open_link))

@@ -7,6 +7,7 @@ pub mod bus;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod plugins;
 pub mod store;
 pub mod ws;
 

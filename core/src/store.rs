@@ -8,6 +8,7 @@ mod convert;
 pub mod entities;
 mod links;
 pub mod migrations;
+mod plugins;
 mod sites;
 pub mod tokens;
 mod visitors;

@@ -23,10 +23,14 @@ pub enum Scope {
     AgentLinksCreate,
     #[serde(rename = "sites:read")]
     SitesRead,
+    #[serde(rename = "widget:read")]
+    WidgetRead,
+    #[serde(rename = "widget:write")]
+    WidgetWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Admin,
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
@@ -34,6 +38,8 @@ impl Scope {
         Scope::AgentsWrite,
         Scope::AgentLinksCreate,
         Scope::SitesRead,
+        Scope::WidgetRead,
+        Scope::WidgetWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +51,8 @@ impl Scope {
             Scope::AgentsWrite => "agents:write",
             Scope::AgentLinksCreate => "agent-links:create",
             Scope::SitesRead => "sites:read",
+            Scope::WidgetRead => "widget:read",
+            Scope::WidgetWrite => "widget:write",
         }
     }
 
@@ -62,7 +70,7 @@ impl fmt::Display for Scope {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, sites:read)"
+    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, sites:read, widget:read, widget:write)"
 )]
 pub struct UnknownScope(pub String);
 

@@ -39,7 +39,9 @@ pub mod need {
         AgentsRead,
         AgentsWrite,
         AgentLinksCreate,
-        SitesRead
+        SitesRead,
+        WidgetRead,
+        WidgetWrite
     );
 }
 

@@ -4,17 +4,19 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agents, conversations, dto, error, sites, tokens};
+use crate::http::{agents, conversations, dto, error, plugins, sites, tokens, widget};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Natter API", description = "Live chat: conversations, agents, tokens, agent links."),
+    info(title = "Natter API", description = "Live chat: conversations, agents, tokens, agent links, the widget, plugins."),
     paths(
         conversations::list, conversations::get_one, conversations::post_message,
         conversations::assign, conversations::close,
         agents::list, agents::get_one, agents::create, agents::create_chat_link,
         tokens::create, tokens::list, tokens::revoke,
         sites::list, sites::create,
+        widget::get_config, widget::put_config,
+        plugins::list, plugins::enable,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

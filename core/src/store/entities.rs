@@ -8,5 +8,8 @@ pub mod conversation;
 pub mod counter;
 pub mod customer;
 pub mod message;
+pub mod plugin_kv;
+pub mod plugin_state;
 pub mod site;
 pub mod visitor;
+pub mod widget_config;

@@ -4,12 +4,17 @@ use sea_orm_migration::prelude::*;
 
 #[path = "migrations/m20261126_000001_create_chat_tables.rs"]
 mod m20261126_000001_create_chat_tables;
+#[path = "migrations/m20261126_120000_create_plugin_tables.rs"]
+mod m20261126_120000_create_plugin_tables;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_chat_tables::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_chat_tables::Migration),
+            Box::new(m20261126_120000_create_plugin_tables::Migration),
+        ]
     }
 }
