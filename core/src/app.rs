@@ -18,7 +18,9 @@ use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
 use crate::domain::webhooks::Webhooks;
+use crate::domain::widget::Widgets;
 use crate::http;
+use crate::plugins::{HostOptions, PluginError, PluginHost};
 use crate::store::{Store, StoreError};
 
 /// What every handler and gateway shares. Cheap to clone.
@@ -36,6 +38,10 @@ pub struct AppState {
     pub visibility: Visibility,
     pub webhooks: Webhooks,
     pub clock: Arc<dyn Clock>,
+    /// The WebAssembly plugin host.
+    pub plugins: PluginHost,
+    /// The widget's configuration and its rendered `widget.js`.
+    pub widgets: Widgets,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
 }
@@ -50,6 +56,8 @@ pub enum ServeError {
     Domain(crate::domain::DomainError),
     #[error(transparent)]
     Delivery(#[from] delivery::DeliveryError),
+    #[error(transparent)]
+    Plugins(#[from] PluginError),
 }
 
 /// Parts a test may swap.
@@ -112,6 +120,15 @@ impl AppState {
             config.delivery.allow_private_targets,
         );
         let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
+        let plugins =
+            PluginHost::start(HostOptions::from_config(loaded, Arc::new(store.clone()))).await?;
+        plugins.watch();
+        let widgets = Widgets::new(
+            store.clone(),
+            plugins.clone(),
+            &config.plugins.widget,
+            &base_url,
+        );
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,
@@ -123,6 +140,8 @@ impl AppState {
             visibility,
             webhooks,
             clock: overrides.clock,
+            plugins,
+            widgets,
             shutdown: CancellationToken::new(),
         })
     }
@@ -154,6 +173,7 @@ pub async fn serve(
         loaded.config.delivery.clone(),
         state.shutdown.clone(),
     )?;
+    let plugins = state.plugins.clone();
     tracing::info!(address = %listener.local_addr()?, "natter listening");
     let app = http::router(state);
     let stopped = CancellationToken::new();
@@ -178,6 +198,7 @@ pub async fn serve(
     if tokio::time::timeout(grace, worker).await.is_err() {
         tracing::warn!("webhook attempts still in flight; they are retried after restart");
     }
+    plugins.stop();
     store.close().await?;
     tracing::info!("stopped");
     Ok(())

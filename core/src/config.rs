@@ -1,5 +1,6 @@
 //! Configuration: built-in defaults < `config.toml` < `NATTER_*` environment variables.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ pub struct Config {
     pub rules: natter_rules::Limits,
     /// Webhook delivery: timeouts, retries, when an endpoint is disabled, which targets are allowed.
     pub delivery: DeliveryConfig,
+    pub plugins: PluginsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +68,37 @@ pub struct AuthConfig {
 pub struct ChatConfig {
     pub max_message_chars: usize,
     pub messages_per_minute: u32,
+}
+
+/// The WebAssembly plugin host: where vendor plugins live, what each call may spend, who may do what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// A folder of vendor `.wasm` components, relative to the configuration file; empty for none.
+    pub dir: String,
+    /// The widget plugin that renders `/widget.js`.
+    pub widget: String,
+    pub call_deadline_ms: u64,
+    pub memory_limit_bytes: usize,
+    pub max_payload_bytes: usize,
+    /// Consecutive failed calls after which a plugin is disabled.
+    pub failures_before_disable: u32,
+    /// Capabilities granted per plugin name, e.g. `webchat = ["kv"]`. Anything not listed is denied.
+    pub grants: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            dir: String::new(),
+            widget: "webchat".into(),
+            call_deadline_ms: 200,
+            memory_limit_bytes: 32 * 1024 * 1024,
+            max_payload_bytes: 256 * 1024,
+            failures_before_disable: 5,
+            grants: BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -145,7 +178,7 @@ impl Default for DeliveryConfig {
 
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
 const SECTIONS: &[&str] = &[
-    "server", "database", "log", "auth", "chat", "rules", "delivery",
+    "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +283,12 @@ impl LoadedConfig {
         } else {
             self.config.database.url.clone()
         }
+    }
+
+    /// The vendor plugin folder in force, if one is configured (relative paths start at the config's folder).
+    pub fn plugins_dir(&self) -> Option<PathBuf> {
+        let dir = self.config.plugins.dir.trim();
+        (!dir.is_empty()).then(|| self.base_dir.join(dir))
     }
 
     /// The configuration as TOML with secrets redacted, for `natter config show`.

@@ -16,5 +16,6 @@ pub mod tokens;
 pub mod visibility;
 pub mod webhook_events;
 pub mod webhooks;
+pub mod widget;
 
 pub use error::DomainError;

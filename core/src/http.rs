@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod plugins;
 pub mod rules;
 pub mod session;
 pub mod sign_in;
@@ -18,6 +19,7 @@ pub mod sites;
 pub mod tokens;
 pub mod visibility;
 pub mod webhooks;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -83,6 +85,12 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
             post(webhooks::redeliver),
         )
+        .route(
+            "/widget/config",
+            get(widget::get_config).put(widget::put_config),
+        )
+        .route("/plugins", get(plugins::list))
+        .route("/plugins/{name}/enable", post(plugins::enable))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound("route") });
 
@@ -91,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/widget.js", get(widget::script))
         .route("/ws/visitor", get(ws::visitor::upgrade))
         .route("/ws/agent", get(ws::agent::upgrade))
         .route("/agent/link/{token}", get(console::open_link))

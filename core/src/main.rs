@@ -14,6 +14,10 @@ use natter_core::domain::clock::SystemClock;
 use natter_core::domain::ids::TokenId;
 use natter_core::domain::scope::Scope;
 use natter_core::domain::tokens::Tokens;
+use natter_core::plugins::{
+    HostOptions, MemoryPluginData, PluginData, PluginHost, PluginInfo, PluginSource, PluginStatus,
+    RenderContext, build,
+};
 use natter_core::store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -57,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Build, check and list WebAssembly plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -71,8 +80,8 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A scope (repeat for several): admin, conversations:read, conversations:write,
-        /// agents:read, agents:write, agent-links:create, sites:read, webhooks:read,
-        /// webhooks:write.
+        /// agents:read, agents:write, agent-links:create, sites:read, rules:read, rules:write,
+        /// visibility:read, visibility:write, webhooks:read, webhooks:write, widget:read, widget:write.
         #[arg(long = "scope", required = true)]
         scopes: Vec<Scope>,
         /// When the token stops working (RFC 3339), e.g. 2027-01-01T00:00:00Z.
@@ -112,6 +121,22 @@ enum RulesCommand {
 }
 
 #[derive(Subcommand)]
+enum PluginCommand {
+    /// Build a plugin crate into a component (.wasm), then check it.
+    Build {
+        /// The plugin crate's folder (with its Cargo.toml).
+        dir: PathBuf,
+        /// Where to write the component (default: <target dir>/<package>.wasm).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Load one component as the server would: manifest, API version, capabilities, or the refusal.
+    Check { file: PathBuf },
+    /// The plugins the configured server loads: built-ins and the plugin folder, with grants and status.
+    List,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the configuration in force, secrets redacted.
     Show,
@@ -136,6 +161,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command } => token(loaded, command).await,
         Command::Agent { command } => agent(loaded, command).await,
         Command::Rules { command } => rules(&loaded.config, command),
+        Command::Plugin { command } => plugin(loaded, command).await,
         Command::Config {
             command: ConfigCommand::Show,
         } => {
@@ -258,6 +284,108 @@ fn rules(config: &Config, command: RulesCommand) -> anyhow::Result<()> {
     let decision = engine.evaluate_all(&rules, &[], &context);
     println!("{}", serde_json::to_string_pretty(&decision)?);
     Ok(())
+}
+
+async fn plugin(loaded: LoadedConfig, command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::Build { dir, out } => {
+            let built =
+                tokio::task::spawn_blocking(move || build::build(&dir, out.as_deref())).await??;
+            eprintln!("built {}", built.display());
+            check(&loaded, &built).await
+        }
+        PluginCommand::Check { file } => check(&loaded, &file).await,
+        PluginCommand::List => {
+            let store = Store::connect(&loaded.database_url()).await?;
+            store.migrate().await?;
+            let data: std::sync::Arc<dyn PluginData> = std::sync::Arc::new(store.clone());
+            let host = PluginHost::start(HostOptions::from_config(&loaded, data)).await?;
+            for info in host.list() {
+                print_plugin(&host, &info);
+            }
+            for (file, error) in host.load_errors() {
+                println!("{}  not loaded: {error}", file.display());
+            }
+            host.stop();
+            store.close().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Loads one component with the configured limits and grants (no built-ins, no folder), prints what it
+/// is, and renders it once with its default configuration.
+async fn check(loaded: &LoadedConfig, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut options =
+        HostOptions::from_config(loaded, std::sync::Arc::new(MemoryPluginData::default()));
+    options.builtins.clear();
+    options.dir = None;
+    let host = PluginHost::start(options).await?;
+    let hint = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let info = match host
+        .add(&hint, bytes, PluginSource::File(file.to_path_buf()))
+        .await
+    {
+        Ok(info) => info,
+        Err(refusal) => bail!("{}: refused: {refusal}", file.display()),
+    };
+    print_plugin(&host, &info);
+    let ctx = RenderContext {
+        site_key: "site_check".into(),
+        base_url: "http://127.0.0.1:8080".into(),
+        ws_url: "ws://127.0.0.1:8080/ws/visitor".into(),
+    };
+    match host.render(&info.manifest.name, "{}", &ctx).await {
+        Ok((rendered, _)) => println!(
+            "render with the default configuration: ok ({} bytes of script, {} of style)",
+            rendered.script.len(),
+            rendered.style.len()
+        ),
+        Err(e) => bail!("render with the default configuration failed: {e}"),
+    }
+    host.stop();
+    Ok(())
+}
+
+fn print_plugin(host: &PluginHost, info: &PluginInfo) {
+    let m = &info.manifest;
+    let status = match &info.status {
+        PluginStatus::Active => "active".to_string(),
+        PluginStatus::Disabled { reason, at } => format!("DISABLED since {at}: {reason}"),
+    };
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "-".to_string()
+        } else {
+            items.join(",")
+        }
+    };
+    println!(
+        "{} {}  kind={}  api={}  source={}{}",
+        m.name,
+        m.version,
+        m.kind.as_str(),
+        m.api_version,
+        info.source,
+        if info.replaces_builtin {
+            " (replaces the built-in)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  asks={}  configured={}  granted={}  status={status}",
+        list(&m.capabilities),
+        list(&host.configured_grants(&m.name)),
+        list(&info.capabilities_granted)
+    );
+    if !m.description.is_empty() {
+        println!("  {}", m.description);
+    }
 }
 
 fn init_tracing(config: &Config) {

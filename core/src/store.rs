@@ -12,6 +12,7 @@ mod logins;
 pub mod migrations;
 mod outbox;
 mod overrides;
+mod plugins;
 mod rules;
 mod sites;
 pub mod tokens;

@@ -35,10 +35,14 @@ pub enum Scope {
     WebhooksRead,
     #[serde(rename = "webhooks:write")]
     WebhooksWrite,
+    #[serde(rename = "widget:read")]
+    WidgetRead,
+    #[serde(rename = "widget:write")]
+    WidgetWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 15] = [
         Scope::Admin,
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
@@ -52,6 +56,8 @@ impl Scope {
         Scope::VisibilityWrite,
         Scope::WebhooksRead,
         Scope::WebhooksWrite,
+        Scope::WidgetRead,
+        Scope::WidgetWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +75,8 @@ impl Scope {
             Scope::VisibilityWrite => "visibility:write",
             Scope::WebhooksRead => "webhooks:read",
             Scope::WebhooksWrite => "webhooks:write",
+            Scope::WidgetRead => "widget:read",
+            Scope::WidgetWrite => "widget:write",
         }
     }
 
@@ -86,7 +94,7 @@ impl fmt::Display for Scope {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, sites:read)"
+    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, sites:read, widget:read, widget:write)"
 )]
 pub struct UnknownScope(pub String);
 

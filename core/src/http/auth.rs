@@ -45,7 +45,9 @@ pub mod need {
         VisibilityRead,
         VisibilityWrite,
         WebhooksRead,
-        WebhooksWrite
+        WebhooksWrite,
+        WidgetRead,
+        WidgetWrite
     );
 }
 

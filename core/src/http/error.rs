@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 use crate::domain::DomainError;
 use crate::domain::scope::Scope;
+use crate::domain::widget::WidgetError;
+use crate::plugins::PluginError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -38,6 +40,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     Conflict(String),
     RateLimited,
+    /// A plugin the route needs is missing, disabled or failed this call. The host logged the detail.
+    PluginUnavailable(String),
     /// Something failed on our side. The detail is logged once and never sent.
     Internal(String),
 }
@@ -133,6 +137,12 @@ impl ApiError {
                 "too many requests, slow down".into(),
                 None,
             ),
+            ApiError::PluginUnavailable(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "plugin_unavailable",
+                message,
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -197,6 +207,51 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Closed => ApiError::Conflict("conversation is closed".into()),
             StoreError::Db(_) | StoreError::Corrupt(_) => ApiError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<PluginError> for ApiError {
+    fn from(err: PluginError) -> Self {
+        match err {
+            PluginError::NotFound(_) => ApiError::NotFound("plugin"),
+            PluginError::Host(detail) => ApiError::Internal(detail),
+            PluginError::Call { .. }
+            | PluginError::ApiVersion { .. }
+            | PluginError::Invalid { .. }
+            | PluginError::Disabled(_)
+            | PluginError::WrongKind { .. } => ApiError::PluginUnavailable(err.to_string()),
+        }
+    }
+}
+
+impl From<WidgetError> for ApiError {
+    fn from(err: WidgetError) -> Self {
+        match err {
+            WidgetError::UnknownSite => ApiError::NotFound("site"),
+            WidgetError::Invalid(errors) => {
+                let field = errors
+                    .first()
+                    .map(|e| e.field.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| "body".to_string());
+                let message = errors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| match i {
+                        0 => e.message.clone(),
+                        _ => format!("{}: {}", e.field, e.message),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                ApiError::Validation { field, message }
+            }
+            // The widget route needs its plugin: a missing one is the server's state, not the caller's path.
+            WidgetError::Plugin(PluginError::NotFound(name)) => {
+                ApiError::PluginUnavailable(format!("the widget plugin \"{name}\" is not loaded"))
+            }
+            WidgetError::Plugin(plugin) => plugin.into(),
+            WidgetError::Store(store) => store.into(),
         }
     }
 }

@@ -4,11 +4,13 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visibility, webhooks};
+use crate::http::{
+    agents, conversations, dto, error, plugins, rules, sites, tokens, visibility, webhooks, widget,
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Natter API", description = "Live chat: conversations, agents, tokens, agent links."),
+    info(title = "Natter API", description = "Live chat: conversations, agents, tokens, agent links, the widget, plugins."),
     paths(
         conversations::list, conversations::get_one, conversations::post_message,
         conversations::assign, conversations::close,
@@ -21,6 +23,8 @@ use crate::http::{agents, conversations, dto, error, rules, sites, tokens, visib
         visibility::list, visibility::put, visibility::delete, visibility::decide,
         webhooks::list, webhooks::create, webhooks::get_one, webhooks::update, webhooks::delete,
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
+        widget::get_config, widget::put_config,
+        plugins::list, plugins::enable,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

@@ -10,6 +10,8 @@ mod m20261126_000002_create_visibility_tables;
 mod m20261126_000003_create_webhook_tables;
 #[path = "migrations/m20261126_000004_add_agent_password_hash.rs"]
 mod m20261126_000004_add_agent_password_hash;
+#[path = "migrations/m20261126_000005_create_plugin_tables.rs"]
+mod m20261126_000005_create_plugin_tables;
 
 pub struct Migrator;
 
@@ -21,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_visibility_tables::Migration),
             Box::new(m20261126_000003_create_webhook_tables::Migration),
             Box::new(m20261126_000004_add_agent_password_hash::Migration),
+            Box::new(m20261126_000005_create_plugin_tables::Migration),
         ]
     }
 }

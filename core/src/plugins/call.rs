@@ -1,0 +1,140 @@
+//! One plugin call: the data its store carries, the host imports every WIT version shares, and the
+//! classification of what went wrong.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use wasmtime::Trap;
+
+use crate::plugins::capabilities::{Capability, PluginData};
+use crate::plugins::error::{FailureKind, PluginError};
+use crate::plugins::limits::{CallLimiter, MemoryExceeded};
+
+/// Longest log line a plugin may write; the rest is cut so a plugin cannot flood the log.
+const MAX_LOG_CHARS: usize = 2048;
+/// Longest key of a plugin's key-value store.
+pub const MAX_KV_KEY_BYTES: usize = 256;
+
+/// The data of a call's store: fresh for every call, dropped with it.
+pub struct CallState {
+    pub plugin: Arc<str>,
+    pub limiter: CallLimiter,
+    pub granted: BTreeSet<Capability>,
+    pub data: Arc<dyn PluginData>,
+    pub runtime: tokio::runtime::Handle,
+    pub max_payload_bytes: usize,
+    /// The first capability the plugin used without holding it, to classify the call's failure.
+    pub denied: Option<Capability>,
+    /// The last error the plugin logged (its panic message, through the SDK's hook), for trap reports.
+    pub last_error_log: Option<String>,
+}
+
+/// The log levels of every WIT version, mapped onto `tracing`.
+#[derive(Debug, Clone, Copy)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Why a gated import refused, before conversion into a WIT version's `host-error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportError {
+    Denied(Capability),
+    TooLarge,
+    Unavailable(String),
+}
+
+impl CallState {
+    pub fn log(&mut self, level: LogLevel, message: &str) {
+        let message: String = message.chars().take(MAX_LOG_CHARS).collect();
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => {
+                tracing::warn!(plugin, "{message}");
+                self.last_error_log = Some(message);
+            }
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
+    }
+
+    fn require(&mut self, capability: Capability) -> Result<(), ImportError> {
+        if self.granted.contains(&capability) {
+            return Ok(());
+        }
+        if self.denied.is_none() {
+            self.denied = Some(capability);
+        }
+        tracing::warn!(plugin = %self.plugin, %capability, "plugin used a capability it was not granted; refused");
+        Err(ImportError::Denied(capability))
+    }
+
+    pub fn kv_get(&mut self, key: &str) -> Result<Option<String>, ImportError> {
+        self.require(Capability::Kv)?;
+        if key.len() > MAX_KV_KEY_BYTES {
+            return Err(ImportError::TooLarge);
+        }
+        // Calls run on a blocking thread, so waiting for the database here stalls no async worker.
+        self.runtime
+            .block_on(self.data.kv_get(&self.plugin, key))
+            .map_err(|e| ImportError::Unavailable(e.to_string()))
+    }
+
+    pub fn kv_set(&mut self, key: &str, value: &str) -> Result<(), ImportError> {
+        self.require(Capability::Kv)?;
+        if key.len() > MAX_KV_KEY_BYTES || value.len() > self.max_payload_bytes {
+            return Err(ImportError::TooLarge);
+        }
+        self.runtime
+            .block_on(self.data.kv_set(&self.plugin, key, value))
+            .map_err(|e| ImportError::Unavailable(e.to_string()))
+    }
+}
+
+/// Turns a failed instantiation or call into a classified [`PluginError`].
+pub fn classify(plugin: &str, error: &wasmtime::Error, state: &CallState) -> PluginError {
+    let memory = error.downcast_ref::<MemoryExceeded>().or_else(|| {
+        error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<MemoryExceeded>())
+    });
+    if let Some(exceeded) = memory {
+        return PluginError::call(plugin, FailureKind::Memory, exceeded.to_string());
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginError::call(
+            plugin,
+            FailureKind::Deadline,
+            "the call ran past its deadline and was interrupted",
+        ),
+        Some(trap) => {
+            let message = match &state.last_error_log {
+                Some(logged) => format!("{trap} (the plugin logged: {logged})"),
+                None => trap.to_string(),
+            };
+            PluginError::call(plugin, FailureKind::Trap, message)
+        }
+        None => PluginError::call(plugin, FailureKind::Trap, format!("{error:#}")),
+    }
+}
+
+/// The failure of a call whose plugin answered with an error of its own: a refused capability explains it.
+pub fn answered_error(plugin: &str, message: String, state: &CallState) -> PluginError {
+    match state.denied {
+        Some(capability) => PluginError::call(
+            plugin,
+            FailureKind::Denied,
+            format!("capability `{capability}` is not granted ({message})"),
+        ),
+        None => PluginError::call(plugin, FailureKind::Failed, message),
+    }
+}

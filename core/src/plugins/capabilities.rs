@@ -1,0 +1,196 @@
+//! Capabilities: what a plugin may do beyond computing. Deny by default: a plugin gets a capability only if
+//! its manifest asks for it and `[plugins.grants]` lists it; any other use of a gated import is refused.
+//!
+//! Also the storage the host keeps per plugin (its key-value store, whether it is disabled), behind a trait so
+//! the host runs on the server's database, or in memory for `natter plugin check` and unit tests.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+
+use crate::store::StoreError;
+
+/// A capability a manifest may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Capability {
+    /// A small key-value store of the plugin's own: `kv-get`, `kv-set`.
+    Kv,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 1] = [Capability::Kv];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Kv => "kv",
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown capability `{0}` (known: kv)")]
+pub struct UnknownCapability(pub String);
+
+impl FromStr for Capability {
+    type Err = UnknownCapability;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Capability::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownCapability(s.to_string()))
+    }
+}
+
+/// The grants of `[plugins.grants]`: plugin name → capabilities.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants(BTreeMap<String, BTreeSet<String>>);
+
+impl Grants {
+    pub fn from_config(grants: &BTreeMap<String, Vec<String>>) -> Self {
+        Self(
+            grants
+                .iter()
+                .map(|(plugin, caps)| (plugin.clone(), caps.iter().cloned().collect()))
+                .collect(),
+        )
+    }
+
+    /// What the configuration grants `plugin`, known capabilities or not (for display).
+    pub fn configured(&self, plugin: &str) -> Vec<String> {
+        self.0
+            .get(plugin)
+            .map(|caps| caps.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// What a plugin actually holds: asked for in its manifest, granted here, and known to this host.
+    pub fn effective(&self, plugin: &str, asked: &[String]) -> BTreeSet<Capability> {
+        let Some(granted) = self.0.get(plugin) else {
+            return BTreeSet::new();
+        };
+        asked
+            .iter()
+            .filter(|cap| granted.contains(*cap))
+            .filter_map(|cap| cap.parse().ok())
+            .collect()
+    }
+}
+
+/// Why and when a plugin was disabled; kept until its bytes change or an admin enables it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledRecord {
+    /// SHA-256 of the component the failures came from: a replaced file starts afresh.
+    pub digest: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Storage the host needs per plugin.
+pub trait PluginData: Send + Sync {
+    fn kv_get<'a>(
+        &'a self,
+        plugin: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
+
+    fn kv_set<'a>(
+        &'a self,
+        plugin: &'a str,
+        key: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Every plugin recorded as disabled.
+    fn disabled(&self) -> BoxFuture<'_, Result<HashMap<String, DisabledRecord>, StoreError>>;
+
+    /// Records `plugin` as disabled (`Some`) or enabled again (`None`).
+    fn set_disabled<'a>(
+        &'a self,
+        plugin: &'a str,
+        record: Option<DisabledRecord>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// [`PluginData`] in memory: for `natter plugin check` and tests.
+#[derive(Debug, Default)]
+pub struct MemoryPluginData {
+    kv: Mutex<HashMap<(String, String), String>>,
+    disabled: Mutex<HashMap<String, DisabledRecord>>,
+}
+
+impl PluginData for MemoryPluginData {
+    fn kv_get<'a>(
+        &'a self,
+        plugin: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        let value = self
+            .kv
+            .lock()
+            .ok()
+            .and_then(|kv| kv.get(&(plugin.to_string(), key.to_string())).cloned());
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn kv_set<'a>(
+        &'a self,
+        plugin: &'a str,
+        key: &'a str,
+        value: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Ok(mut kv) = self.kv.lock() {
+            kv.insert((plugin.to_string(), key.to_string()), value.to_string());
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn disabled(&self) -> BoxFuture<'_, Result<HashMap<String, DisabledRecord>, StoreError>> {
+        let all = self.disabled.lock().map(|d| d.clone()).unwrap_or_default();
+        Box::pin(async move { Ok(all) })
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        plugin: &'a str,
+        record: Option<DisabledRecord>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Ok(mut disabled) = self.disabled.lock() {
+            match record {
+                Some(record) => disabled.insert(plugin.to_string(), record),
+                None => disabled.remove(plugin),
+            };
+        }
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capability_needs_both_the_manifest_and_the_configuration() {
+        let grants = Grants::from_config(&BTreeMap::from([(
+            "webchat".to_string(),
+            vec!["kv".to_string(), "teleport".to_string()],
+        )]));
+        let asked = vec!["kv".to_string()];
+        assert_eq!(
+            grants.effective("webchat", &asked),
+            BTreeSet::from([Capability::Kv])
+        );
+        assert!(grants.effective("webchat", &[]).is_empty(), "not asked");
+        assert!(grants.effective("other", &asked).is_empty(), "not granted");
+        assert_eq!(grants.configured("webchat"), vec!["kv", "teleport"]);
+    }
+}

@@ -1,0 +1,217 @@
+//! Host tests against the committed components: the built-in WebChat and the failure fixtures.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::plugins::capabilities::Grants;
+use crate::plugins::{
+    BUILTINS, Builtin, FailureKind, HostOptions, Limits, MemoryPluginData, PluginError, PluginHost,
+    PluginSource, PluginStatus, RenderContext,
+};
+
+const LOOP: &[u8] = include_bytes!("../../../plugins/dist/fixtures/loop.wasm");
+const ALLOC: &[u8] = include_bytes!("../../../plugins/dist/fixtures/alloc.wasm");
+const TRAP: &[u8] = include_bytes!("../../../plugins/dist/fixtures/trap.wasm");
+const UNGRANTED: &[u8] = include_bytes!("../../../plugins/dist/fixtures/ungranted-capability.wasm");
+const WRONG_VERSION: &[u8] =
+    include_bytes!("../../../plugins/dist/fixtures/wrong-api-version.wasm");
+
+fn limits() -> Limits {
+    Limits {
+        call_deadline: Duration::from_millis(50),
+        memory_bytes: 16 * 1024 * 1024,
+        max_payload_bytes: 256 * 1024,
+        failures_before_disable: 3,
+    }
+}
+
+async fn host_with(builtins: &[(&'static str, &'static [u8])], limits: Limits) -> PluginHost {
+    PluginHost::start(HostOptions {
+        limits,
+        grants: Grants::default(),
+        dir: None,
+        builtins: builtins
+            .iter()
+            .map(|&(name, bytes)| Builtin { name, bytes })
+            .collect(),
+        data: Arc::new(MemoryPluginData::default()),
+    })
+    .await
+    .unwrap()
+}
+
+fn ctx() -> RenderContext {
+    RenderContext {
+        site_key: "site_test".into(),
+        base_url: "http://127.0.0.1:8080".into(),
+        ws_url: "ws://127.0.0.1:8080/ws/visitor".into(),
+    }
+}
+
+fn failure(result: Result<impl std::fmt::Debug, PluginError>) -> (FailureKind, String) {
+    let error = result.unwrap_err();
+    (
+        error
+            .failure_kind()
+            .unwrap_or_else(|| panic!("not a call failure: {error}")),
+        error.to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webchat_loads_renders_and_validates() {
+    let host = host_with(&[("webchat", BUILTINS[0].bytes)], limits()).await;
+    let info = host.list().into_iter().next().unwrap();
+    assert_eq!(info.manifest.name, "webchat");
+    assert_eq!(info.manifest.api_version, "0.1.0");
+    assert_eq!(info.source, PluginSource::Builtin);
+    let (rendered, _) = host.render("webchat", "{}", &ctx()).await.unwrap();
+    assert!(
+        rendered.script.contains("ws://127.0.0.1:8080/ws/visitor"),
+        "the context reaches the script"
+    );
+    let errors = host
+        .validate_config("webchat", r##"{"color": "red"}"##)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(errors[0].field, "color");
+    assert!(
+        host.validate_config("webchat", r##"{"color": "#0f766e"}"##)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_fails_its_call_at_the_deadline() {
+    let host = host_with(&[("loop", LOOP)], limits()).await;
+    let (kind, message) = failure(host.render("fixture-loop", "{}", &ctx()).await);
+    assert_eq!(kind, FailureKind::Deadline, "{message}");
+    assert!(message.contains("fixture-loop"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allocating_without_end_fails_at_the_memory_cap() {
+    let host = host_with(&[("alloc", ALLOC)], limits()).await;
+    let (kind, message) = failure(host.render("fixture-alloc", "{}", &ctx()).await);
+    assert_eq!(kind, FailureKind::Memory, "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_fails_its_call_with_the_panic_message() {
+    let host = host_with(&[("trap", TRAP)], limits()).await;
+    let (kind, message) = failure(host.render("fixture-trap", "{}", &ctx()).await);
+    assert_eq!(kind, FailureKind::Trap, "{message}");
+    assert!(message.contains("deliberate panic in render"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ungranted_capability_is_refused() {
+    let host = host_with(&[("ungranted", UNGRANTED)], limits()).await;
+    let info = host.list().into_iter().next().unwrap();
+    assert!(info.capabilities_granted.is_empty());
+    let (kind, message) = failure(
+        host.render("fixture-ungranted-capability", "{}", &ctx())
+            .await,
+    );
+    assert_eq!(kind, FailureKind::Denied, "{message}");
+    assert!(message.contains("`kv`"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_api_version_is_refused_naming_both_versions() {
+    let host = host_with(&[], limits()).await;
+    let refusal = host
+        .add(
+            "wrong-api-version",
+            WRONG_VERSION.to_vec(),
+            PluginSource::Builtin,
+        )
+        .await
+        .unwrap_err();
+    let PluginError::ApiVersion {
+        found, supported, ..
+    } = &refusal
+    else {
+        panic!("not an API version refusal: {refusal}");
+    };
+    assert_eq!((found.as_str(), supported.as_str()), ("1.0.0", "0.1.x"));
+    let message = refusal.to_string();
+    assert!(
+        message.contains("natter:plugin@1.0.0") && message.contains("0.1.x"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_module_is_refused_with_a_hint() {
+    let host = host_with(&[], limits()).await;
+    let module = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    let refusal = host
+        .add("bare", module, PluginSource::Builtin)
+        .await
+        .unwrap_err();
+    assert!(
+        refusal.to_string().contains("natter plugin build"),
+        "{refusal}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_disable_until_enabled() {
+    let host = host_with(&[("trap", TRAP), ("webchat", BUILTINS[0].bytes)], limits()).await;
+    for _ in 0..3 {
+        failure(host.render("fixture-trap", "{}", &ctx()).await);
+    }
+    let refused = host.render("fixture-trap", "{}", &ctx()).await.unwrap_err();
+    assert!(matches!(refused, PluginError::Disabled(_)), "{refused}");
+    let info = host
+        .list()
+        .into_iter()
+        .find(|p| p.manifest.name == "fixture-trap")
+        .unwrap();
+    assert!(
+        matches!(info.status, PluginStatus::Disabled { .. }),
+        "{info:?}"
+    );
+    assert_eq!(info.failures, 3);
+    // Another plugin is not affected.
+    host.render("webchat", "{}", &ctx()).await.unwrap();
+    host.enable("fixture-trap").await.unwrap();
+    let (kind, _) = failure(host.render("fixture-trap", "{}", &ctx()).await);
+    assert_eq!(kind, FailureKind::Trap, "called again once enabled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_folder_is_reloaded_when_files_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = PluginHost::start(HostOptions {
+        limits: limits(),
+        grants: Grants::default(),
+        dir: Some(dir.path().to_path_buf()),
+        builtins: vec![],
+        data: Arc::new(MemoryPluginData::default()),
+    })
+    .await
+    .unwrap();
+    assert!(host.list().is_empty());
+    let file = dir.path().join("vendor.wasm");
+    std::fs::write(&file, TRAP).unwrap();
+    host.reload().await;
+    let names: Vec<String> = host.list().into_iter().map(|p| p.manifest.name).collect();
+    assert_eq!(names, ["fixture-trap"]);
+    std::fs::write(&file, LOOP).unwrap();
+    host.reload().await;
+    let names: Vec<String> = host.list().into_iter().map(|p| p.manifest.name).collect();
+    assert_eq!(names, ["fixture-loop"]);
+    std::fs::write(dir.path().join("broken.wasm"), b"not wasm").unwrap();
+    host.reload().await;
+    assert_eq!(host.load_errors().len(), 1);
+    std::fs::remove_file(&file).unwrap();
+    host.reload().await;
+    assert!(host.list().is_empty());
+    host.stop();
+}

@@ -1,0 +1,138 @@
+//! The adapter for `natter:plugin@0.1.x` (`sdk/wit/v0.1`): bindings, the host imports, and conversions
+//! between the generated types and the host's own. One such module per WIT version keeps old plugins loading.
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::plugins::call::{CallState, ImportError, LogLevel};
+use crate::plugins::{FieldError, Manifest, PluginKind, RenderContext, Rendered};
+
+wasmtime::component::bindgen!({
+    path: "../sdk/wit/v0.1",
+    world: "widget",
+});
+
+use exports::natter::plugin::widget_plugin as widget;
+use natter::plugin::{host, types};
+
+/// A widget component linked against this version's imports, ready to instantiate into any store.
+pub struct WidgetAdapter {
+    pre: WidgetPre<CallState>,
+}
+
+impl WidgetAdapter {
+    pub fn link(engine: &Engine, component: &Component) -> wasmtime::Result<Self> {
+        let mut linker = Linker::<CallState>::new(engine);
+        Widget::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)?;
+        let pre = WidgetPre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self { pre })
+    }
+
+    fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<Widget> {
+        self.pre.instantiate(store)
+    }
+
+    pub fn manifest(&self, store: &mut Store<CallState>) -> wasmtime::Result<Manifest> {
+        let instance = self.instantiate(store)?;
+        let m = instance
+            .natter_plugin_widget_plugin()
+            .call_manifest(store)?;
+        Ok(Manifest {
+            name: m.name,
+            version: m.version,
+            kind: match m.kind {
+                types::PluginKind::Widget => PluginKind::Widget,
+                types::PluginKind::Cobrowse => PluginKind::Cobrowse,
+                types::PluginKind::Integration => PluginKind::Integration,
+            },
+            api_version: m.api_version,
+            capabilities: m.capabilities,
+            description: m.description,
+        })
+    }
+
+    pub fn config_schema(&self, store: &mut Store<CallState>) -> wasmtime::Result<String> {
+        let instance = self.instantiate(store)?;
+        instance
+            .natter_plugin_widget_plugin()
+            .call_config_schema(store)
+    }
+
+    pub fn validate_config(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), Vec<FieldError>>> {
+        let instance = self.instantiate(store)?;
+        let answer = instance
+            .natter_plugin_widget_plugin()
+            .call_validate_config(store, &config.to_owned())?;
+        Ok(answer.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect()
+        }))
+    }
+
+    pub fn render(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+        ctx: &RenderContext,
+    ) -> wasmtime::Result<Result<Rendered, String>> {
+        let instance = self.instantiate(store)?;
+        let ctx = widget::RenderContext {
+            site_key: ctx.site_key.clone(),
+            base_url: ctx.base_url.clone(),
+            ws_url: ctx.ws_url.clone(),
+        };
+        let answer =
+            instance
+                .natter_plugin_widget_plugin()
+                .call_render(store, &config.to_owned(), &ctx)?;
+        Ok(answer.map(|r| Rendered {
+            script: r.script,
+            style: r.style,
+            markup: r.markup,
+        }))
+    }
+}
+
+impl types::Host for CallState {}
+
+impl host::Host for CallState {
+    fn log(&mut self, level: host::LogLevel, message: String) {
+        let level = match level {
+            host::LogLevel::Trace => LogLevel::Trace,
+            host::LogLevel::Debug => LogLevel::Debug,
+            host::LogLevel::Info => LogLevel::Info,
+            host::LogLevel::Warn => LogLevel::Warn,
+            host::LogLevel::Error => LogLevel::Error,
+        };
+        CallState::log(self, level, &message);
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        CallState::now_ms(self)
+    }
+
+    fn kv_get(&mut self, key: String) -> Result<Option<String>, types::HostError> {
+        CallState::kv_get(self, &key).map_err(host_error)
+    }
+
+    fn kv_set(&mut self, key: String, value: String) -> Result<(), types::HostError> {
+        CallState::kv_set(self, &key, &value).map_err(host_error)
+    }
+}
+
+fn host_error(error: ImportError) -> types::HostError {
+    match error {
+        ImportError::Denied(capability) => types::HostError::Denied(capability.to_string()),
+        ImportError::TooLarge => types::HostError::TooLarge,
+        ImportError::Unavailable(why) => types::HostError::Unavailable(why),
+    }
+}
