@@ -251,14 +251,7 @@ impl TestServer {
         name: &str,
         conversation_id: &str,
     ) -> (String, String) {
-        let agent = api
-            .post(
-                "/api/v1/agents",
-                json!({"email": format!("{name}@example.com"), "name": name}),
-            )
-            .await
-            .unwrap();
-        let agent_id = agent["id"].as_str().unwrap().to_string();
+        let agent_id = api.create_agent(name).await;
         let link = api
             .post(
                 &format!("/api/v1/agents/{agent_id}/chat-links"),
@@ -316,6 +309,18 @@ pub struct Api {
 }
 
 impl Api {
+    /// Creates an agent named `name` (email `name@example.com`); returns its id.
+    pub async fn create_agent(&self, name: &str) -> String {
+        let agent = self
+            .post(
+                "/api/v1/agents",
+                json!({"email": format!("{name}@example.com"), "name": name}),
+            )
+            .await
+            .unwrap();
+        agent["id"].as_str().unwrap().to_string()
+    }
+
     pub fn with_token(&self, token: &str) -> Api {
         Api {
             token: token.to_string(),

@@ -31,17 +31,6 @@ async fn visitor_writes(server: &TestServer, first: &str) -> (Ws, String, Value)
     (visitor, conversation_id, conversation)
 }
 
-async fn create_agent(api: &Api, name: &str) -> String {
-    let agent = api
-        .post(
-            "/api/v1/agents",
-            json!({"email": format!("{name}@example.com"), "name": name}),
-        )
-        .await
-        .unwrap();
-    agent["id"].as_str().unwrap().to_string()
-}
-
 /// The text of the message bodies in the console, in order.
 const MESSAGE_TEXTS: &str = "return Array.from(document.querySelectorAll('[data-testid=message-body]')).map(n => n.textContent);";
 
@@ -55,7 +44,7 @@ async fn the_console_opened_through_an_agent_chat_url_shows_the_visitor_and_repl
     let api = server.admin().await;
     let (mut visitor, conversation_id, conversation) =
         visitor_writes(&server, "Hello, my parcel has not arrived").await;
-    let agent_id = create_agent(&api, "ada").await;
+    let agent_id = api.create_agent("ada").await;
     let link = api
         .post(
             &format!("/api/v1/agents/{agent_id}/chat-links"),
@@ -196,7 +185,7 @@ async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
     let artifacts = Artifacts::for_test("console_sign_in_presence_assign_close").unwrap();
     let server = TestServer::start().await;
     let api = server.admin().await;
-    let agent_id = create_agent(&api, "grace").await;
+    let agent_id = api.create_agent("grace").await;
     let (status, _) = api
         .send(
             "PUT",

@@ -13,14 +13,7 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "correct horse battery";
 
 async fn agent_with_password(api: &Api, name: &str) -> String {
-    let agent = api
-        .post(
-            "/api/v1/agents",
-            json!({"email": format!("{name}@example.com"), "name": name}),
-        )
-        .await
-        .unwrap();
-    let id = agent["id"].as_str().unwrap().to_string();
+    let id = api.create_agent(name).await;
     let (status, body) = api
         .send(
             "PUT",
