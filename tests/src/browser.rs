@@ -320,3 +320,34 @@ fn slug(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("-")
 }
+
+/// A page of a website that embeds the widget, served on its own free port (another origin than
+/// the Natter server, as on a real site).
+pub struct HostPage {
+    pub url: String,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl HostPage {
+    pub async fn serve(html: String) -> Result<Self> {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move || {
+                let html = html.clone();
+                async move { axum::response::Html(html) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { url, handle })
+    }
+}
+
+impl Drop for HostPage {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use fantoccini::key::Key;
-use natter_tests::browser::{Artifacts, Chromedriver, tools_or_skip};
+use natter_tests::browser::{Artifacts, Chromedriver, HostPage, tools_or_skip};
 use natter_tests::{Api, TestServer, WAIT, Ws, wait_until};
 use serde_json::{Value, json};
 
@@ -361,4 +361,163 @@ async fn wait_for_status(api: &Api, agent_id: &str, status: &str) {
         },
     )
     .await;
+}
+
+/// `document.querySelector('natter-widget').shadowRoot.querySelector(css)`, or null.
+const IN_WIDGET: &str = "const h = document.querySelector('natter-widget'); return h && h.shadowRoot ? h.shadowRoot.querySelector(arguments[0]) : null;";
+
+#[tokio::test]
+async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
+    let Some(tools) = tools_or_skip("widget_and_console") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("widget_and_console").unwrap();
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let site = server.site_key().await;
+    let (status, body) = api
+        .send(
+            "PUT",
+            "/api/v1/widget/config",
+            Some(json!({"color": "#0f766e", "title": "Talk to the shop"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let host = HostPage::serve(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body style="font-family: sans-serif; margin: 3rem"><h1>The shop</h1><p>Tea, coffee and cups.</p>
+<script src="{}/widget.js?site={site}" async></script></body></html>"#,
+        server.base
+    ))
+    .await
+    .unwrap();
+
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let visitor = driver.browser("visitor", &artifacts).await.unwrap();
+    visitor.goto(&host.url).await.unwrap();
+
+    // The bubble shows, in the configured colour.
+    let color = visitor
+        .wait_js(
+            "the launcher shows",
+            "const h = document.querySelector('natter-widget'); const b = h && h.shadowRoot && h.shadowRoot.querySelector('[data-testid=natter-launcher]'); return b && b.getClientRects().length ? getComputedStyle(b).backgroundColor : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(color, "rgb(15, 118, 110)", "the configured #0f766e");
+    visitor.screenshot("bubble").await.unwrap();
+
+    // The visitor opens the window and writes.
+    visitor
+        .element_from(
+            "the launcher",
+            IN_WIDGET,
+            vec![json!("[data-testid=natter-launcher]")],
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    let input = visitor
+        .element_from(
+            "the widget's input",
+            IN_WIDGET,
+            vec![json!("[data-testid=natter-input]")],
+        )
+        .await;
+    visitor
+        .wait_js(
+            "the widget's input can be typed in",
+            "const h = document.querySelector('natter-widget'); const i = h.shadowRoot.querySelector('[data-testid=natter-input]'); return i.getClientRects().length > 0 && !i.disabled;",
+            vec![],
+        )
+        .await;
+    input.send_keys("Hi, where is my order?").await.unwrap();
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    visitor
+        .wait_js(
+            "the visitor's message is stored",
+            "const h = document.querySelector('natter-widget'); return Array.from(h.shadowRoot.querySelectorAll('[data-testid=natter-messages] li[data-author=visitor]')).some(li => li.textContent.includes('Hi, where is my order?') && li.dataset.status === 'sent');",
+            vec![],
+        )
+        .await;
+    visitor.screenshot("visitor-wrote").await.unwrap();
+
+    // An agent chat URL for that visitor's customer, opened in a second browser.
+    let open = api.get("/api/v1/conversations?status=open").await.unwrap();
+    let conversation = open["items"][0].clone();
+    let agent_id = api.create_agent("lin").await;
+    let link = api
+        .post(
+            &format!("/api/v1/agents/{agent_id}/chat-links"),
+            json!({"customerId": conversation["customer_id"]}),
+        )
+        .await
+        .unwrap();
+    let agent = driver.browser("agent", &artifacts).await.unwrap();
+    agent.goto(link["url"].as_str().unwrap()).await.unwrap();
+    agent
+        .wait_js(
+            "the console shows the visitor's message",
+            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            vec![json!("Hi, where is my order?")],
+        )
+        .await;
+
+    // A hostile message from the widget is text on both sides.
+    input.send_keys(HOSTILE).await.unwrap();
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    agent
+        .wait_js(
+            "the console shows the hostile message",
+            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            vec![json!(HOSTILE)],
+        )
+        .await;
+    let in_console = agent
+        .js(
+            "const log = document.querySelector('[data-testid=messages]'); return { pwned: typeof window.__pwned, bold: log.querySelectorAll('b').length, scripts: log.querySelectorAll('script').length };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        in_console,
+        json!({"pwned": "undefined", "bold": 0, "scripts": 0})
+    );
+    let in_widget = visitor
+        .wait_js(
+            "the widget shows the hostile message as text",
+            "const log = document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-messages]'); const li = Array.from(log.querySelectorAll('li[data-author=visitor]')).find(li => li.textContent.includes('<script>')); return li ? { pwned: typeof window.__pwned, bold: log.querySelectorAll('b').length, scripts: log.querySelectorAll('script').length } : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        in_widget,
+        json!({"pwned": "undefined", "bold": 0, "scripts": 0})
+    );
+
+    // The agent replies; the visitor sees it in the widget.
+    let reply = agent
+        .wait_for("the reply box", "[data-testid=reply-input]")
+        .await;
+    reply
+        .send_keys("It ships today, tracking follows by email.")
+        .await
+        .unwrap();
+    reply.send_keys(&Key::Enter.to_string()).await.unwrap();
+    visitor
+        .wait_js(
+            "the widget shows the agent's reply",
+            "const h = document.querySelector('natter-widget'); return Array.from(h.shadowRoot.querySelectorAll('[data-testid=natter-messages] li[data-author=agent]')).some(li => li.textContent.includes('It ships today'));",
+            vec![],
+        )
+        .await;
+    agent.screenshot("console-replied").await.unwrap();
+    visitor.screenshot("widget-got-reply").await.unwrap();
+
+    agent.close().await.unwrap();
+    visitor.close().await.unwrap();
+    server.stop().await;
 }
