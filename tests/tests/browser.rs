@@ -31,6 +31,9 @@ async fn visitor_writes(server: &TestServer, first: &str) -> (Ws, String, Value)
     (visitor, conversation_id, conversation)
 }
 
+/// Whether the console shows a message whose text is exactly `arguments[0]`.
+const CONSOLE_HAS_MESSAGE: &str = "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);";
+
 /// The text of the message bodies in the console, in order.
 const MESSAGE_TEXTS: &str = "return Array.from(document.querySelectorAll('[data-testid=message-body]')).map(n => n.textContent);";
 
@@ -59,7 +62,7 @@ async fn the_console_opened_through_an_agent_chat_url_shows_the_visitor_and_repl
     agent
         .wait_js(
             "the console shows the visitor's first message",
-            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            CONSOLE_HAS_MESSAGE,
             vec![json!("Hello, my parcel has not arrived")],
         )
         .await;
@@ -92,7 +95,7 @@ async fn the_console_opened_through_an_agent_chat_url_shows_the_visitor_and_repl
     agent
         .wait_js(
             "the hostile message shows",
-            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            CONSOLE_HAS_MESSAGE,
             vec![json!(HOSTILE)],
         )
         .await;
@@ -460,7 +463,7 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
     agent
         .wait_js(
             "the console shows the visitor's message",
-            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            CONSOLE_HAS_MESSAGE,
             vec![json!("Hi, where is my order?")],
         )
         .await;
@@ -471,7 +474,7 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
     agent
         .wait_js(
             "the console shows the hostile message",
-            "return Array.from(document.querySelectorAll('[data-testid=message-body]')).some(n => n.textContent === arguments[0]);",
+            CONSOLE_HAS_MESSAGE,
             vec![json!(HOSTILE)],
         )
         .await;
