@@ -19,6 +19,7 @@ use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
 use crate::domain::webhooks::Webhooks;
 use crate::domain::widget::Widgets;
+use crate::domain::widget_hooks::WidgetHooks;
 use crate::http;
 use crate::plugins::{HostOptions, PluginError, PluginHost};
 use crate::store::{Store, StoreError};
@@ -129,6 +130,8 @@ impl AppState {
             &config.plugins.widget,
             &base_url,
         );
+        let hooks = WidgetHooks::new(widgets.clone(), chat.clone());
+        let chat = chat.observed_by(Arc::new(hooks));
         Ok(Self {
             base_url: base_url.trim_end_matches('/').into(),
             config,

@@ -17,5 +17,6 @@ pub mod visibility;
 pub mod webhook_events;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_hooks;
 
 pub use error::DomainError;

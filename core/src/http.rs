@@ -26,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post, put};
 use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -99,7 +100,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/widget.js", get(widget::script))
+        // Served on every page view of every site: sent compressed to browsers that accept it.
+        .route(
+            "/widget.js",
+            get(widget::script).layer(CompressionLayer::new()),
+        )
         .route("/ws/visitor", get(ws::visitor::upgrade))
         .route("/ws/agent", get(ws::agent::upgrade))
         .route("/agent/link/{token}", get(console::open_link))

@@ -28,6 +28,7 @@ pub use limits::Limits;
 use std::sync::Arc;
 
 use crate::config::LoadedConfig;
+use crate::domain::model::{Message, PageInfo};
 use crate::plugins::capabilities::Grants;
 
 /// The built-in plugins, built from `plugins/*` into `plugins/dist` and compiled into the binary, so a
@@ -103,4 +104,40 @@ pub struct Rendered {
     pub script: String,
     pub style: String,
     pub markup: Option<String>,
+}
+
+/// What the host knows about a visitor when it calls a widget's `on-visitor-event` hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookVisitor {
+    pub site_key: String,
+    pub visitor_id: String,
+    pub page: Option<PageInfo>,
+    /// The visitor's open conversation, if any.
+    pub conversation_id: Option<String>,
+    pub agents_online: u32,
+    pub agents_available: u32,
+}
+
+/// Something that happened to a visitor, as a widget hook sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookEventKind {
+    /// The widget connected from a page.
+    Connected,
+    /// The visitor's first message opened this conversation.
+    ConversationStarted(String),
+    MessageCreated(Message),
+    ConversationClosed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookEvent {
+    pub visitor: HookVisitor,
+    pub kind: HookEventKind,
+}
+
+/// What a widget asks the host to do after an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WidgetAction {
+    /// Post a system message into the visitor's conversation.
+    SystemMessage(String),
 }

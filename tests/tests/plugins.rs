@@ -125,13 +125,28 @@ async fn failing_widget_keeps_chat_flowing(fixture_name: &str, plugin_name: &str
             .contains(&format!("({kind})")),
         "classified as {kind}: {state}"
     );
+    // The chat's hook calls succeed (only render fails) and may have interrupted the run of failures:
+    // failing renders in a row disable the plugin.
+    for _ in 0..6 {
+        if plugin(&api, plugin_name).await.unwrap()["status"] == "disabled" {
+            break;
+        }
+        assert_eq!(
+            widget_js(&server, &site).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+    let state = plugin(&api, plugin_name).await.unwrap();
     assert_eq!(state["status"], "disabled", "{state}");
-    // Disabled: refused at once, and the chat still flows.
+    // Disabled: refused at once without a call, and the chat still flows.
     assert_eq!(
         widget_js(&server, &site).await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(plugin(&api, plugin_name).await.unwrap()["calls"], 3);
+    assert_eq!(
+        plugin(&api, plugin_name).await.unwrap()["calls"],
+        state["calls"]
+    );
     chat_round(&mut visitor, &mut agent, &conversation_id, 4).await;
     server.stop().await;
 }
@@ -350,4 +365,74 @@ async fn widget_js_is_rendered_once_per_version_and_answers_304() {
     let missing = reqwest::get(server.url("/widget.js")).await.unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     server.stop().await;
+}
+
+/// How many calls the widget plugin has answered so far.
+async fn webchat_calls(api: &Api) -> u64 {
+    plugin(api, "webchat").await.unwrap()["calls"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The server calls the widget's `on-visitor-event` hook on real chat events and carries out what it
+/// answers: WebChat posts its offline text into a conversation started while no agent is available, and
+/// nothing while one is.
+#[tokio::test]
+async fn the_widget_hook_posts_the_offline_text_when_nobody_is_available() {
+    let server = TestServer::start().await;
+    let site = server.site_key().await;
+    let admin = server.admin().await;
+    let offline = "Nobody is here right now; we answer within a day.";
+    let (status, _) = admin
+        .send(
+            "PUT",
+            "/api/v1/widget/config",
+            Some(json!({ "offline_text": offline, "offline_reply": true })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+
+    let (mut visitor, _) = server.visitor(&site, None, None).await;
+    visitor
+        .send(json!({"type": "message", "client_id": "q-1", "body": "Where is my order?"}))
+        .await;
+    let ack = visitor.expect("ack").await;
+    let conversation_id = ack["conversation_id"].as_str().unwrap().to_string();
+    let notice = visitor.expect_message(offline).await;
+    assert_eq!(notice["author"]["kind"], "system", "{notice}");
+    assert_eq!(notice["conversation_id"], conversation_id.as_str());
+    let stored = admin
+        .get(&format!("/api/v1/conversations/{conversation_id}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["conversation"]["last_seq"], 2,
+        "the notice is stored: {stored}"
+    );
+
+    // An agent is available now: a new conversation gets no notice. The hook calls are counted, so the
+    // check waits until the hooks of the visitor's hello, first message and conversation start ran.
+    let (_, cookie) = server.agent_session(&admin, "ada", &conversation_id).await;
+    let (_agent, _) = server.agent(&cookie, json!([])).await;
+    let before = webchat_calls(&admin).await;
+    let (mut second, _) = server.visitor(&site, None, None).await;
+    second
+        .send(json!({"type": "message", "client_id": "q-2", "body": "Hello?"}))
+        .await;
+    let ack = second.expect("ack").await;
+    let second_id = ack["conversation_id"].as_str().unwrap().to_string();
+    wait_until("the three hooks ran", WAIT, || {
+        let admin = admin.clone();
+        async move { webchat_calls(&admin).await >= before + 3 }
+    })
+    .await;
+    let stored = admin
+        .get(&format!("/api/v1/conversations/{second_id}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["conversation"]["last_seq"], 1,
+        "no notice while an agent is available: {stored}"
+    );
 }

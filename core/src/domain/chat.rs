@@ -8,7 +8,8 @@ use crate::domain::clock::Clock;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
 use crate::domain::model::{
-    Agent, AgentStatus, AuthorKind, Conversation, ConversationFilter, Message, Site, Visitor,
+    Agent, AgentStatus, AuthorKind, Conversation, ConversationFilter, Message, PageInfo, Site,
+    Visitor,
 };
 use crate::domain::presence::{Presence, PresenceCounts};
 use crate::store::{AppendOutcome, NewMessage, Store, StoreError};
@@ -21,6 +22,26 @@ pub struct ChatLimits {
     pub max_message_chars: usize,
 }
 
+/// A change in a visitor's chat, as told to a [`ChatObserver`].
+#[derive(Debug, Clone)]
+pub enum ChatEvent {
+    /// A visitor's widget connected from a page.
+    VisitorConnected {
+        site: Site,
+        visitor: VisitorId,
+        page: PageInfo,
+    },
+    ConversationStarted(Conversation),
+    MessageCreated(Conversation, Message),
+    ConversationClosed(Conversation),
+}
+
+/// Told about chat changes after they are stored and announced. It must not block: the chat goes on
+/// whatever it does with them.
+pub trait ChatObserver: Send + Sync {
+    fn chat_event(&self, event: ChatEvent);
+}
+
 #[derive(Clone)]
 pub struct Chat {
     store: Store,
@@ -28,6 +49,7 @@ pub struct Chat {
     clock: Arc<dyn Clock>,
     presence: Arc<Presence>,
     limits: ChatLimits,
+    observer: Option<Arc<dyn ChatObserver>>,
 }
 
 impl Chat {
@@ -44,7 +66,19 @@ impl Chat {
             clock,
             presence,
             limits,
+            observer: None,
         }
+    }
+
+    /// This chat, telling `observer` about every change made through it.
+    #[must_use]
+    pub fn observed_by(mut self, observer: Arc<dyn ChatObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     pub fn store(&self) -> &Store {
@@ -72,6 +106,15 @@ impl Chat {
             ));
         }
         Ok(visitor)
+    }
+
+    /// A visitor's widget connected and said which page it is on.
+    pub fn visitor_connected(&self, site: &Site, visitor: VisitorId, page: PageInfo) {
+        self.observe(ChatEvent::VisitorConnected {
+            site: site.clone(),
+            visitor,
+            page,
+        });
     }
 
     /// Stores a visitor's message; the first one opens a conversation.
@@ -119,6 +162,26 @@ impl Chat {
         Ok(outcome)
     }
 
+    /// Posts a message from the system itself (not a person) into an open conversation.
+    pub async fn system_message(
+        &self,
+        conversation: ConversationId,
+        body: &str,
+    ) -> Result<AppendOutcome, DomainError> {
+        let new = self.new_message(AuthorKind::System, None, None, None, body)?;
+        let outcome = self
+            .store
+            .append_message(conversation, new, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Closed => DomainError::Conflict("conversation is closed".into()),
+                other => other.into(),
+            })?
+            .ok_or(DomainError::NotFound("conversation"))?;
+        self.announce(&outcome);
+        Ok(outcome)
+    }
+
     /// Assigns a conversation to an agent (manual routing); `None` returns it to the queue.
     pub async fn assign(
         &self,
@@ -148,6 +211,7 @@ impl Chat {
             .await?
             .ok_or(DomainError::NotFound("conversation"))?;
         self.announce_conversation(&updated);
+        self.observe(ChatEvent::ConversationClosed(updated.clone()));
         Ok(updated)
     }
 
@@ -315,6 +379,19 @@ impl Chat {
         self.bus.publish(Topic::Agents, event.clone());
         self.bus
             .publish(Topic::Visitor(outcome.conversation.visitor_id), event);
+        if outcome.opened {
+            self.observe(ChatEvent::ConversationStarted(outcome.conversation.clone()));
+        }
+        self.observe(ChatEvent::MessageCreated(
+            outcome.conversation.clone(),
+            outcome.message.clone(),
+        ));
+    }
+
+    fn observe(&self, event: ChatEvent) {
+        if let Some(observer) = &self.observer {
+            observer.chat_event(event);
+        }
     }
 
     fn announce_conversation(&self, conversation: &Conversation) {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::plugins::{FieldError, PluginError, PluginHost, RenderContext};
+use crate::plugins::{FieldError, HookEvent, PluginError, PluginHost, RenderContext, WidgetAction};
 use crate::store::{Store, StoreError};
 
 /// A widget configuration as stored: the admin's document, without defaults.
@@ -145,6 +145,19 @@ impl Widgets {
             );
         }
         Ok(WidgetScript { etag, script })
+    }
+
+    /// Runs the widget plugin's hook for a visitor event with the stored configuration.
+    pub async fn on_visitor_event(
+        &self,
+        event: HookEvent,
+    ) -> Result<Vec<WidgetAction>, WidgetError> {
+        let stored = self.store.widget_config(&self.plugin).await?;
+        let config = stored.map_or_else(|| "{}".to_string(), |s| s.config.to_string());
+        Ok(self
+            .plugins
+            .on_visitor_event(&self.plugin, &config, event)
+            .await?)
     }
 
     fn cached(&self, site_key: &str, etag: &str) -> Option<WidgetScript> {

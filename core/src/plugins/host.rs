@@ -25,7 +25,10 @@ use crate::plugins::engine::{self, EpochTicker};
 use crate::plugins::error::{FailureKind, PluginError};
 use crate::plugins::limits::{CallLimiter, Limits};
 use crate::plugins::v0_1::WidgetAdapter;
-use crate::plugins::{FieldError, Manifest, PluginKind, RenderContext, Rendered};
+use crate::plugins::{
+    FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
+    WidgetAction,
+};
 
 /// How often the plugin folder is checked for new, replaced or removed files.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
@@ -504,6 +507,28 @@ impl PluginHost {
         Ok((rendered, generation))
     }
 
+    /// Runs a widget's `on-visitor-event` hook; answers the actions it asks for, in order.
+    pub async fn on_visitor_event(
+        &self,
+        name: &str,
+        config: &str,
+        event: HookEvent,
+    ) -> Result<Vec<WidgetAction>, PluginError> {
+        let config = config.to_string();
+        let input = config.len() + hook_event_size(&event);
+        self.call(
+            name,
+            PluginKind::Widget,
+            input,
+            |actions: &Vec<WidgetAction>| actions_size(actions),
+            move |adapter, store| {
+                let Adapter::Widget0_1(widget) = adapter;
+                widget.on_visitor_event(store, &config, event)
+            },
+        )
+        .await
+    }
+
     /// Runs `f` on a fresh store of plugin `name`, on a blocking thread, under the plugin's limits.
     /// `f` answers `Ok(Err(message))` when the plugin itself answered with an error; `output_bytes`
     /// measures a successful answer against the payload cap.
@@ -682,6 +707,29 @@ fn too_large(plugin: &str, what: &str, size: usize, max: usize) -> PluginError {
 
 fn rendered_size(r: &Rendered) -> usize {
     r.script.len() + r.style.len() + r.markup.as_ref().map_or(0, String::len)
+}
+
+fn hook_event_size(event: &HookEvent) -> usize {
+    let v = &event.visitor;
+    let page = v
+        .page
+        .as_ref()
+        .map_or(0, |p| p.url.len() + p.title.len() + p.referrer.len());
+    let kind = match &event.kind {
+        HookEventKind::Connected => 0,
+        HookEventKind::ConversationStarted(id) | HookEventKind::ConversationClosed(id) => id.len(),
+        HookEventKind::MessageCreated(m) => {
+            m.body.len() + m.author_name.as_ref().map_or(0, String::len)
+        }
+    };
+    v.site_key.len() + v.visitor_id.len() + page + kind
+}
+
+fn actions_size(actions: &[WidgetAction]) -> usize {
+    actions
+        .iter()
+        .map(|WidgetAction::SystemMessage(text)| text.len())
+        .sum()
 }
 
 fn field_errors_size(answer: &Result<(), Vec<FieldError>>) -> usize {

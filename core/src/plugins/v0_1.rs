@@ -4,8 +4,12 @@
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
+use crate::domain::model::AuthorKind;
 use crate::plugins::call::{CallState, ImportError, LogLevel};
-use crate::plugins::{FieldError, Manifest, PluginKind, RenderContext, Rendered};
+use crate::plugins::{
+    FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
+    WidgetAction,
+};
 
 wasmtime::component::bindgen!({
     path: "../sdk/wit/v0.1",
@@ -99,6 +103,73 @@ impl WidgetAdapter {
             style: r.style,
             markup: r.markup,
         }))
+    }
+
+    pub fn on_visitor_event(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+        event: HookEvent,
+    ) -> wasmtime::Result<Result<Vec<WidgetAction>, String>> {
+        let instance = self.instantiate(store)?;
+        let answer = instance
+            .natter_plugin_widget_plugin()
+            .call_on_visitor_event(store, &config.to_owned(), &visitor_event(event))?;
+        Ok(answer.map(|actions| {
+            actions
+                .into_iter()
+                .map(|action| match action {
+                    widget::Action::SystemMessage(text) => WidgetAction::SystemMessage(text),
+                })
+                .collect()
+        }))
+    }
+}
+
+fn visitor_event(event: HookEvent) -> types::VisitorEvent {
+    let visitor = event.visitor;
+    types::VisitorEvent {
+        visitor: types::VisitorContext {
+            site_key: visitor.site_key,
+            visitor_id: visitor.visitor_id,
+            page: visitor.page.map(|p| types::Page {
+                url: p.url,
+                title: p.title,
+                referrer: p.referrer,
+            }),
+            conversation_id: visitor.conversation_id,
+            agents_online: visitor.agents_online,
+            agents_available: visitor.agents_available,
+        },
+        kind: match event.kind {
+            HookEventKind::Connected => types::VisitorEventKind::Connected,
+            HookEventKind::ConversationStarted(id) => {
+                types::VisitorEventKind::ConversationStarted(id)
+            }
+            HookEventKind::MessageCreated(m) => {
+                types::VisitorEventKind::MessageCreated(types::Message {
+                    conversation_id: m.conversation_id.to_string(),
+                    id: m.id.to_string(),
+                    seq: u64::try_from(m.seq).unwrap_or_default(),
+                    author: types::Author {
+                        kind: match m.author_kind {
+                            AuthorKind::Visitor => types::AuthorKind::Visitor,
+                            AuthorKind::Agent => types::AuthorKind::Agent,
+                            AuthorKind::System => types::AuthorKind::System,
+                        },
+                        id: m.author_id.map(|id| id.to_string()),
+                        name: m.author_name,
+                    },
+                    body: m.body,
+                    created_at: m
+                        .created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                })
+            }
+            HookEventKind::ConversationClosed(id) => {
+                types::VisitorEventKind::ConversationClosed(id)
+            }
+        },
     }
 }
 

@@ -114,6 +114,9 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
             return;
         }
     };
+    state
+        .chat
+        .visitor_connected(&site, arrived.id, page.clone());
     let facts = match visitor_facts(&state, &site, &arrived, page, language).await {
         Ok(facts) => facts,
         Err(e) => {

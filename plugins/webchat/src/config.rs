@@ -28,6 +28,8 @@ pub struct Config {
     pub greeting: String,
     pub placeholder: String,
     pub offline_text: String,
+    /// Post `offline_text` into a conversation started while no agent is available.
+    pub offline_reply: bool,
     pub position: String,
     pub launcher: String,
     pub language: String,
@@ -51,6 +53,7 @@ impl Config {
             offline_text: fields.string("offline_text", texts.offline_text, |v| {
                 text(v, 0, OFFLINE_TEXT_MAX, true)
             }),
+            offline_reply: fields.bool("offline_reply", false),
             position: fields.one_of("position", POSITIONS[0], POSITIONS),
             launcher: fields.one_of("launcher", LAUNCHERS[0], LAUNCHERS),
             language,
@@ -80,9 +83,14 @@ pub fn schema() -> Value {
             "greeting": text("First message shown in the window; empty for none.", texts.greeting, 0, GREETING_MAX),
             "placeholder": text("Hint in the empty message field.", texts.placeholder, 1, PLACEHOLDER_MAX),
             "offline_text": text(
-                "Shown when no agent is available, and posted once when a conversation starts then.",
+                "Shown when no agent is available.",
                 texts.offline_text, 0, OFFLINE_TEXT_MAX
             ),
+            "offline_reply": {
+                "type": "boolean",
+                "description": "Also post the offline text as a message into a conversation started while no agent is available.",
+                "default": false
+            },
             "position": {
                 "type": "string",
                 "description": "Corner of the page.",

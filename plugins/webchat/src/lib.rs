@@ -38,13 +38,14 @@ impl Widget for WebChat {
         render::render(&config, &ctx)
     }
 
-    /// A conversation started while nobody can answer gets the offline text, so the visitor knows to wait.
+    /// With `offline_reply`, a conversation started while nobody can answer gets the offline text, so the
+    /// visitor knows to wait.
     fn on_visitor_event(config: &str, event: VisitorEvent) -> Result<Vec<Action>, String> {
         let config = Config::parse(config).map_err(|errors| describe(&errors))?;
         let nobody = event.visitor.agents_available == 0;
         Ok(match event.kind {
             VisitorEventKind::ConversationStarted(_)
-                if nobody && !config.offline_text.is_empty() =>
+                if nobody && config.offline_reply && !config.offline_text.is_empty() =>
             {
                 vec![Action::SystemMessage(config.offline_text)]
             }
@@ -91,15 +92,25 @@ mod tests {
     #[test]
     fn posts_the_offline_text_only_when_nobody_is_available() {
         let actions =
-            WebChat::on_visitor_event(r#"{"offline_text":"Back soon"}"#, started(0)).expect("ok");
+            WebChat::on_visitor_event(
+            r#"{"offline_text":"Back soon","offline_reply":true}"#,
+            started(0),
+        )
+        .expect("ok");
         assert_eq!(actions, [Action::SystemMessage("Back soon".to_owned())]);
         assert!(
-            WebChat::on_visitor_event("{}", started(1))
+            WebChat::on_visitor_event("{}", started(0))
+                .expect("ok")
+                .is_empty(),
+            "off by default"
+        );
+        assert!(
+            WebChat::on_visitor_event(r#"{"offline_reply":true}"#, started(1))
                 .expect("ok")
                 .is_empty()
         );
         assert!(
-            WebChat::on_visitor_event(r#"{"offline_text":""}"#, started(0))
+            WebChat::on_visitor_event(r#"{"offline_text":"","offline_reply":true}"#, started(0))
                 .expect("ok")
                 .is_empty()
         );
