@@ -146,6 +146,7 @@ pub struct OfflineAccepted {
 /// per visitor and per site (429).
 #[utoipa::path(post, path = "/api/v1/widget/offline-messages", tag = "mail",
     request_body = OfflineRequest,
+    security(()),
     responses((status = 202, body = OfflineAccepted), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -185,6 +186,7 @@ pub struct VisitorTranscriptRequest {
 /// It goes only to the address they gave in it; another visitor's conversation is 404.
 #[utoipa::path(post, path = "/api/v1/widget/transcripts", tag = "mail",
     request_body = VisitorTranscriptRequest,
+    security(()),
     responses((status = 202, body = QueuedMail), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
