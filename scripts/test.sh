@@ -20,6 +20,15 @@ echo "== browser test dependencies"
 if ! ./scripts/browser-deps.sh && [ "${CI:-}" = "true" ]; then
     exit 1
 fi
+echo "== SMTP test server: aiosmtpd from PyPI in a venv (the mail tests also do this on first use)"
+smtp_venv="$HOME/.cache/natter/smtp-venv"
+if [ ! -e "$smtp_venv/ready" ]; then
+  rm -rf "$smtp_venv.build"
+  python3 -m venv "$smtp_venv.build"
+  "$smtp_venv.build/bin/pip" install --quiet aiosmtpd==1.4.6
+  touch "$smtp_venv.build/ready"
+  rm -rf "$smtp_venv" && mv "$smtp_venv.build" "$smtp_venv"
+fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
 

@@ -45,6 +45,8 @@ pub struct AppState {
     pub widgets: Widgets,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
+    /// Offline messages, transcripts, the mail delivery list (off without `[mail]`).
+    pub mail: crate::mail::Mail,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,8 @@ pub enum ServeError {
     Delivery(#[from] delivery::DeliveryError),
     #[error(transparent)]
     Plugins(#[from] PluginError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// Parts a test may swap.
@@ -99,6 +103,17 @@ impl AppState {
         )
         .await
         .map_err(ServeError::Domain)?;
+        // Mail: the planner is set before anything can write events, so no event misses its mails.
+        let mail_renderer = crate::mail::Renderer::new(&base_url, config.mail.templates.clone());
+        if config.mail.enabled() {
+            // Refuse to start on settings that cannot send, rather than queueing mail that never goes.
+            crate::mail::SmtpSender::from_config(loaded)?;
+            store.set_mail_planner(Arc::new(crate::mail::Planner::new(
+                &config.mail,
+                presence.clone(),
+                mail_renderer.clone(),
+            )));
+        }
         let chat = Chat::new(
             store.clone(),
             overrides.bus,
@@ -132,7 +147,16 @@ impl AppState {
         );
         let hooks = WidgetHooks::new(widgets.clone(), chat.clone());
         let chat = chat.observed_by(Arc::new(hooks));
+        let mail = crate::mail::Mail::new(
+            &config.mail,
+            store.clone(),
+            chat.clone(),
+            overrides.clock.clone(),
+            mail_renderer,
+            config.chat.max_message_chars,
+        );
         Ok(Self {
+            mail,
             base_url: base_url.trim_end_matches('/').into(),
             config,
             store,
@@ -176,6 +200,17 @@ pub async fn serve(
         loaded.config.delivery.clone(),
         state.shutdown.clone(),
     )?;
+    let mail_worker = if loaded.config.mail.enabled() {
+        Some(crate::mail::spawn(
+            store.clone(),
+            crate::mail::SmtpSender::from_config(&loaded)?,
+            loaded.config.delivery.clone(),
+            Duration::from_secs(loaded.config.mail.timeout_seconds.max(1)),
+            state.shutdown.clone(),
+        ))
+    } else {
+        None
+    };
     let plugins = state.plugins.clone();
     tracing::info!(address = %listener.local_addr()?, "natter listening");
     let app = http::router(state);
@@ -200,6 +235,11 @@ pub async fn serve(
     // The worker stops with the sockets; attempts in flight get the grace period to record.
     if tokio::time::timeout(grace, worker).await.is_err() {
         tracing::warn!("webhook attempts still in flight; they are retried after restart");
+    }
+    if let Some(mail_worker) = mail_worker
+        && tokio::time::timeout(grace, mail_worker).await.is_err()
+    {
+        tracing::warn!("mail attempts still in flight; they are sent again after restart");
     }
     plugins.stop();
     store.close().await?;

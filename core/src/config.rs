@@ -23,6 +23,8 @@ pub struct Config {
     /// Webhook delivery: timeouts, retries, when an endpoint is disabled, which targets are allowed.
     pub delivery: DeliveryConfig,
     pub plugins: PluginsConfig,
+    /// Email through SMTP: offline messages, transcripts, agent notifications. Off until `smtp_url` is set.
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,9 +178,89 @@ impl Default for DeliveryConfig {
     }
 }
 
+/// Email: where mail goes out, who it is from, where offline messages land, and the limits on it.
+/// Retries use the `[delivery]` back-off and retry window, like webhooks.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://host:25` (plain), `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`
+    /// (TLS). Empty: mail is off.
+    pub smtp_url: String,
+    pub username: String,
+    /// Prefer `NATTER_MAIL__PASSWORD` or `password_file`; never logged, redacted by `config show`.
+    pub password: String,
+    /// A file holding the password (first line), relative to the configuration file.
+    pub password_file: String,
+    /// The sender, e.g. `Natter <chat@example.com>`.
+    pub from: String,
+    /// Where offline messages from the widget are sent.
+    pub offline_inbox: String,
+    /// How long one SMTP session may take, connection included.
+    pub timeout_seconds: u64,
+    /// After a notification about a conversation, an agent gets no other about it for this long.
+    pub notification_quiet_seconds: u64,
+    /// How long the one-time chat link in a notification works.
+    pub notification_link_ttl_seconds: u64,
+    /// Offline messages one visitor may send per hour.
+    pub offline_per_visitor_per_hour: u32,
+    /// Offline messages and transcript requests one site takes per hour, all visitors together.
+    pub offline_per_site_per_hour: u32,
+    /// Texts per language (`[mail.templates.de]`), over the English defaults.
+    pub templates: BTreeMap<String, MailTexts>,
+}
+
+/// The texts of the mails in one language; a key left out keeps the English text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailTexts {
+    pub offline_subject: Option<String>,
+    pub transcript_subject: Option<String>,
+    pub transcript_intro: Option<String>,
+    pub notification_subject: Option<String>,
+    pub notification_intro: Option<String>,
+}
+
+impl MailConfig {
+    pub fn enabled(&self) -> bool {
+        !self.smtp_url.trim().is_empty()
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &redact_url_password(&self.smtp_url))
+            .field("username", &self.username)
+            .field("password", &"redacted")
+            .field("password_file", &self.password_file)
+            .field("from", &self.from)
+            .field("offline_inbox", &self.offline_inbox)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            username: String::new(),
+            password: String::new(),
+            password_file: String::new(),
+            from: String::new(),
+            offline_inbox: String::new(),
+            timeout_seconds: 10,
+            notification_quiet_seconds: 15 * 60,
+            notification_link_ttl_seconds: 24 * 3600,
+            offline_per_visitor_per_hour: 5,
+            offline_per_site_per_hour: 100,
+            templates: BTreeMap::new(),
+        }
+    }
+}
+
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
 const SECTIONS: &[&str] = &[
-    "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins",
+    "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins", "mail",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -291,10 +373,28 @@ impl LoadedConfig {
         (!dir.is_empty()).then(|| self.base_dir.join(dir))
     }
 
+    /// The SMTP password in force: `mail.password`, else the first line of `mail.password_file`.
+    pub fn mail_password(&self) -> std::io::Result<Option<String>> {
+        let mail = &self.config.mail;
+        if !mail.password.is_empty() {
+            return Ok(Some(mail.password.clone()));
+        }
+        let file = mail.password_file.trim();
+        if file.is_empty() {
+            return Ok(None);
+        }
+        let raw = std::fs::read_to_string(self.base_dir.join(file))?;
+        Ok(raw.lines().next().map(str::to_string))
+    }
+
     /// The configuration as TOML with secrets redacted, for `natter config show`.
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.config.clone();
         shown.database.url = redact_url_password(&shown.database.url);
+        shown.mail.smtp_url = redact_url_password(&shown.mail.smtp_url);
+        if !shown.mail.password.is_empty() {
+            shown.mail.password = "REDACTED".into();
+        }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
 }
@@ -372,5 +472,22 @@ mod tests {
         let shown = loaded.redacted_toml();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn show_redacts_mail_password() {
+        let env = vec![
+            (
+                "NATTER_MAIL__SMTP_URL".to_string(),
+                "smtp://mailer:s3cret@127.0.0.1:25".to_string(),
+            ),
+            ("NATTER_MAIL__PASSWORD".to_string(), "hunter3".to_string()),
+        ];
+        let loaded = Config::load_with_env(&repo_config(), env).expect("loads");
+        let shown = loaded.redacted_toml();
+        assert!(!shown.contains("hunter3"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!format!("{:?}", loaded.config).contains("hunter3"));
+        assert!(loaded.config.mail.enabled());
     }
 }

@@ -9,3 +9,5 @@ pub mod signing;
 mod worker;
 
 pub use worker::{DeliveryError, spawn};
+/// Shared with the mail worker: one back-off design for everything the outbox sends.
+pub(crate) use worker::{backoff, to_chrono};

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod presence;
 pub mod scope;

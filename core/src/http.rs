@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod mail;
 pub mod openapi;
 pub mod plugins;
 pub mod rules;
@@ -92,6 +93,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/enable", post(plugins::enable))
+        .route("/mail/deliveries", get(mail::deliveries))
+        .route("/conversations/{id}/transcript", post(mail::transcript))
+        .merge(
+            // Called by the widget from the site's own pages: cross-origin, no credentials.
+            Router::new()
+                .route("/widget/offline-messages", post(mail::offline_message))
+                .route("/widget/transcripts", post(mail::visitor_transcript))
+                .layer(mail::widget_cors()),
+        )
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound("route") });
 

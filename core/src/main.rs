@@ -71,6 +71,21 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Check the mail settings.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Send one mail through the configured SMTP server and print its answer, or why it failed
+    /// (refused connection, TLS, authentication, rejected recipient).
+    Test {
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +183,22 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", loaded.redacted_toml());
             Ok(())
         }
+        Command::Mail {
+            command: MailCommand::Test { to },
+        } => mail_test(&loaded, &to).await,
+    }
+}
+
+async fn mail_test(loaded: &LoadedConfig, to: &str) -> anyhow::Result<()> {
+    natter_core::mail::transport::parse_address(to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let sender = natter_core::mail::SmtpSender::from_config(loaded)?;
+    let outcome = sender.send_test(to).await;
+    match outcome.error {
+        None => {
+            println!("sent to {to}; the server answered: {}", outcome.answer);
+            Ok(())
+        }
+        Some(error) => bail!("not sent: {error}"),
     }
 }
 

@@ -9,6 +9,7 @@ mod deliveries;
 pub mod entities;
 mod links;
 mod logins;
+mod mail;
 pub mod migrations;
 mod outbox;
 mod overrides;
@@ -31,6 +32,7 @@ use tokio::sync::{Mutex, MutexGuard, Notify};
 
 pub use conversations::{AppendOutcome, NewMessage};
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
+pub use mail::{ClaimedMail, MailAttempt, MailNext};
 pub use rules::RuleDraft;
 pub use webhooks::{NewWebhook, WebhookChange};
 
@@ -57,6 +59,10 @@ pub struct Store {
     write_lock: Arc<Mutex<()>>,
     /// Signalled after a commit that queued deliveries, so the delivery worker wakes at once.
     outbox: Arc<Notify>,
+    /// Decides which mails an event causes; set once at start when mail is configured.
+    mail_planner: Arc<std::sync::OnceLock<Arc<dyn crate::domain::mail::MailPlanner>>>,
+    /// Signalled after a commit that queued mail, so the mail worker wakes at once.
+    mail_signal: Arc<Notify>,
 }
 
 /// A write transaction holding the write lock until it commits or is dropped.
@@ -89,6 +95,8 @@ impl Store {
             db,
             write_lock: Arc::new(Mutex::new(())),
             outbox: Arc::new(Notify::new()),
+            mail_planner: Arc::new(std::sync::OnceLock::new()),
+            mail_signal: Arc::new(Notify::new()),
         })
     }
 
@@ -126,6 +134,7 @@ impl Store {
     /// Wakes the delivery worker. A wake-up while it is busy is kept until it waits again.
     pub(crate) fn events_committed(&self) {
         self.outbox.notify_one();
+        self.mail_signal.notify_one();
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod process;
 pub mod receiver;
+pub mod smtp;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -166,13 +166,13 @@ impl Worker {
 
 /// Exponential back-off with full jitter: a random wait up to `base · 2^(attempt-1)`, capped.
 /// Jitter spreads the retries of many deliveries that failed together (a receiver coming back).
-fn backoff(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
+pub(crate) fn backoff(attempt: u32, base_ms: u64, cap_ms: u64) -> Duration {
     let exponent = attempt.saturating_sub(1).min(32);
     let ceiling = base_ms.saturating_mul(1u64 << exponent).min(cap_ms);
     Duration::from_millis(rand::rng().random_range(0..=ceiling))
 }
 
-fn to_chrono(d: Duration) -> chrono::Duration {
+pub(crate) fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 

@@ -29,6 +29,9 @@ pub enum DomainError {
     /// Something on our side failed that is not storage (a worker thread stopped). Logged once.
     #[error("internal: {0}")]
     Internal(String),
+    /// Mail is not configured (`[mail]` has no `smtp_url`).
+    #[error("mail is not configured on this server")]
+    MailDisabled,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

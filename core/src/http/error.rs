@@ -44,6 +44,8 @@ pub enum ApiError {
     PluginUnavailable(String),
     /// Something failed on our side. The detail is logged once and never sent.
     Internal(String),
+    /// A mail route on a server without `[mail]` configured.
+    MailDisabled,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,6 +145,12 @@ impl ApiError {
                 message,
                 None,
             ),
+            ApiError::MailDisabled => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "mail_disabled",
+                "mail is not configured on this server: set [mail] smtp_url".into(),
+                None,
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -197,6 +205,7 @@ impl From<DomainError> for ApiError {
                 ApiError::Unauthorized("the email or password is not right")
             }
             DomainError::Internal(detail) => ApiError::Internal(detail),
+            DomainError::MailDisabled => ApiError::MailDisabled,
             DomainError::Store(store) => store.into(),
         }
     }

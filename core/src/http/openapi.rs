@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{
-    agents, conversations, dto, error, plugins, rules, sites, tokens, visibility, webhooks, widget,
+    agents, conversations, dto, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
+    widget,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +26,7 @@ use crate::http::{
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
         widget::get_config, widget::put_config,
         plugins::list, plugins::enable,
+        mail::deliveries, mail::transcript, mail::offline_message, mail::visitor_transcript,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

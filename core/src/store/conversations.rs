@@ -15,7 +15,7 @@ use crate::domain::model::{
 use crate::domain::webhook_events::DomainEvent;
 use crate::store::entities::{agent, conversation, counter, message};
 use crate::store::visitors::customer_for_visitor;
-use crate::store::{Store, StoreError, StoreResult, convert, outbox};
+use crate::store::{Store, StoreError, StoreResult, convert};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -152,13 +152,13 @@ impl Store {
                 conversation: conversation.clone(),
                 message: message.clone(),
             };
-            outbox::append(&w.tx, &started, now).await?;
+            self.append_event(&w.tx, &started, now).await?;
         }
         let created = DomainEvent::MessageCreated {
             conversation: conversation.clone(),
             message: message.clone(),
         };
-        outbox::append(&w.tx, &created, now).await?;
+        self.append_event(&w.tx, &created, now).await?;
         w.commit().await?;
         self.events_committed();
         Ok(AppendOutcome {
@@ -200,7 +200,7 @@ impl Store {
             conversation: conversation.clone(),
             message: message.clone(),
         };
-        outbox::append(&w.tx, &created, now).await?;
+        self.append_event(&w.tx, &created, now).await?;
         w.commit().await?;
         self.events_committed();
         Ok(Some(AppendOutcome {
@@ -240,7 +240,7 @@ impl Store {
                 conversation: after.clone(),
                 assignee: agent,
             };
-            outbox::append(&w.tx, &event, now).await?;
+            self.append_event(&w.tx, &event, now).await?;
         }
         w.commit().await?;
         self.events_committed();
@@ -265,7 +265,7 @@ impl Store {
             let event = DomainEvent::ConversationClosed {
                 conversation: after.clone(),
             };
-            outbox::append(&w.tx, &event, now).await?;
+            self.append_event(&w.tx, &event, now).await?;
         }
         w.commit().await?;
         self.events_committed();

@@ -7,6 +7,8 @@ pub mod api_token;
 pub mod conversation;
 pub mod counter;
 pub mod customer;
+pub mod mail_contact;
+pub mod mail_delivery;
 pub mod message;
 pub mod outbox_event;
 pub mod plugin_kv;

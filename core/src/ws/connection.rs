@@ -237,6 +237,7 @@ pub fn domain_error_frame(
         DomainError::LinkInvalid => ("unauthorized", "session is invalid or expired".into()),
         DomainError::RateLimited => ("rate_limited", "too many messages, slow down".into()),
         DomainError::SignInFailed => ("unauthorized", "the email or password is not right".into()),
+        DomainError::MailDisabled => ("mail_disabled", "mail is not configured".into()),
         DomainError::Internal(detail) => {
             tracing::error!(%detail, "internal error while handling a frame");
             (

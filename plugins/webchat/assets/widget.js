@@ -331,7 +331,65 @@
     status.textContent = message;
     status.hidden = !message;
     status.dataset.state = s.stopped ? 'stopped' : !s.ready ? 'offline' : s.presence.available ? 'online' : 'away';
+    if (offline) offline.update();
   }
+
+  // ---- offline form: nobody can chat, so a message can go to the site's inbox by email ----
+  // While no agent is available and the visitor has no open conversation, a button under the status
+  // offers the form; what it sends is stored as a conversation like any other and mailed to the inbox.
+  function offlineForm() {
+    if (!cfg.offline_form) return { update: function () {} };
+    var sent = false, busy = false, opened = false;
+    function field(id, label, control) {
+      control.id = 'natter-offline-' + id;
+      control.setAttribute('data-testid', 'natter-offline-' + id);
+      control.required = true;
+      return h('label', { 'for': control.id }, [h('span', { text: label }), control]);
+    }
+    var name = h('input', { type: 'text', maxlength: '100', autocomplete: 'name' });
+    var email = h('input', { type: 'email', maxlength: '254', autocomplete: 'email' });
+    var message = h('textarea', { rows: '4', maxlength: String(MAX_BODY) });
+    var note = h('p', { class: 'offline-note', 'data-testid': 'natter-offline-note', role: 'status' });
+    var button = h('button', { type: 'submit', 'data-testid': 'natter-offline-send', text: cfg.offline_send_label });
+    var box = h('form', { id: 'natter-offline', 'data-testid': 'natter-offline' }, [
+      field('name', cfg.offline_name_label, name), field('email', cfg.offline_email_label, email),
+      field('message', cfg.offline_message_label, message), note, button]);
+    var offer = h('button', { id: 'natter-offline-open', 'data-testid': 'natter-offline-open', type: 'button',
+      text: t.offline_open });
+    box.hidden = offer.hidden = true;
+    panel.insertBefore(offer, list);
+    panel.insertBefore(box, form);
+    offer.addEventListener('click', function () { opened = true; update(); name.focus(); });
+    box.addEventListener('submit', function (e) {
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      note.textContent = '';
+      var body = { site: site, visitor_id: s.visitorId, name: name.value, email: email.value,
+        message: message.value, page_url: location.href, language: cfg.language, client_id: uuid() };
+      win.fetch(base + '/api/v1/widget/offline-messages', { method: 'POST',
+        headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+        .then(function (res) {
+          busy = false;
+          if (!res.ok) { note.textContent = (res.j && res.j.error && res.j.error.message) || t.failed; return; }
+          sent = true;
+          track(res.j.conversation_id);
+          list.appendChild(h('li', { 'data-author': 'system', 'data-testid': 'natter-offline-sent' },
+            [text(cfg.offline_sent_text)]));
+          scrollDown();
+          update();
+        }, function () { busy = false; note.textContent = t.failed; });
+    });
+    function update() {
+      var offered = !sent && s.ready && !s.presence.available && !s.conversationId;
+      offer.hidden = !offered || opened;
+      box.hidden = !offered || !opened;
+      form.hidden = !box.hidden;
+    }
+    return { update: update };
+  }
+  var offline = offlineForm();
 
   // ---- open, close, visibility ----
   // `restoring`: reopened after a page load, so the host page keeps its focus.

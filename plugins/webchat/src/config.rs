@@ -19,6 +19,8 @@ const TITLE_MAX: usize = 60;
 const GREETING_MAX: usize = 500;
 const PLACEHOLDER_MAX: usize = 80;
 const OFFLINE_TEXT_MAX: usize = 500;
+const LABEL_MAX: usize = 80;
+const SENT_TEXT_MAX: usize = 300;
 
 /// A configuration that passed validation, every field filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +32,12 @@ pub struct Config {
     pub offline_text: String,
     /// Post `offline_text` into a conversation started while no agent is available.
     pub offline_reply: bool,
+    pub offline_form: bool,
+    pub offline_name_label: String,
+    pub offline_email_label: String,
+    pub offline_message_label: String,
+    pub offline_send_label: String,
+    pub offline_sent_text: String,
     pub position: String,
     pub launcher: String,
     pub language: String,
@@ -54,6 +62,30 @@ impl Config {
                 text(v, 0, OFFLINE_TEXT_MAX, true)
             }),
             offline_reply: fields.bool("offline_reply", false),
+            offline_form: fields.bool("offline_form", true),
+            offline_name_label: fields.string(
+                "offline_name_label",
+                texts.offline_name_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            offline_email_label: fields.string(
+                "offline_email_label",
+                texts.offline_email_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            offline_message_label: fields.string(
+                "offline_message_label",
+                texts.offline_message_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            offline_send_label: fields.string(
+                "offline_send_label",
+                texts.offline_send_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            offline_sent_text: fields.string("offline_sent_text", texts.offline_sent_text, |v| {
+                text(v, 1, SENT_TEXT_MAX, true)
+            }),
             position: fields.one_of("position", POSITIONS[0], POSITIONS),
             launcher: fields.one_of("launcher", LAUNCHERS[0], LAUNCHERS),
             language,
@@ -91,6 +123,16 @@ pub fn schema() -> Value {
                 "description": "Also post the offline text as a message into a conversation started while no agent is available.",
                 "default": false
             },
+            "offline_form": {
+                "type": "boolean",
+                "description": "When no agent is available, offer a short form (name, email, message) that is stored as a conversation and mailed to the site's inbox (needs [mail] on the server).",
+                "default": true
+            },
+            "offline_name_label": text("Offline form: the name field's label.", texts.offline_name_label, 1, LABEL_MAX),
+            "offline_email_label": text("Offline form: the email field's label.", texts.offline_email_label, 1, LABEL_MAX),
+            "offline_message_label": text("Offline form: the message field's label.", texts.offline_message_label, 1, LABEL_MAX),
+            "offline_send_label": text("Offline form: the send button.", texts.offline_send_label, 1, LABEL_MAX),
+            "offline_sent_text": text("Offline form: shown once the message was sent.", texts.offline_sent_text, 1, SENT_TEXT_MAX),
             "position": {
                 "type": "string",
                 "description": "Corner of the page.",
@@ -199,7 +241,14 @@ mod tests {
                 .as_u64()
                 .unwrap_or(0) as usize
         };
-        for field in ["title", "greeting", "placeholder", "offline_text"] {
+        for field in [
+            "title",
+            "greeting",
+            "placeholder",
+            "offline_text",
+            "offline_name_label",
+            "offline_sent_text",
+        ] {
             let at_limit = json!({ field: "a".repeat(max(field)) }).to_string();
             let over = json!({ field: "a".repeat(max(field) + 1) }).to_string();
             assert!(Config::parse(&at_limit).is_ok(), "{field} at its limit");

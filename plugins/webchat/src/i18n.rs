@@ -13,6 +13,11 @@ pub struct Texts {
     pub greeting: &'static str,
     pub placeholder: &'static str,
     pub offline_text: &'static str,
+    pub offline_name_label: &'static str,
+    pub offline_email_label: &'static str,
+    pub offline_message_label: &'static str,
+    pub offline_send_label: &'static str,
+    pub offline_sent_text: &'static str,
 }
 
 /// Labels the admin does not configure: buttons, screen-reader names, connection states.
@@ -27,6 +32,8 @@ pub struct Ui {
     pub reconnecting: &'static str,
     pub unavailable: &'static str,
     pub closed: &'static str,
+    /// The button that opens the offline form.
+    pub offline_open: &'static str,
 }
 
 /// The strings of `language`, English for anything not in [`LANGUAGES`].
@@ -38,6 +45,11 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 greeting: "Hallo! Wie können wir helfen?",
                 placeholder: "Nachricht schreiben…",
                 offline_text: "Gerade ist niemand da. Schreiben Sie uns, wir melden uns so bald wie möglich.",
+                offline_name_label: "Ihr Name",
+                offline_email_label: "Ihre E-Mail-Adresse",
+                offline_message_label: "Ihre Nachricht",
+                offline_send_label: "Nachricht senden",
+                offline_sent_text: "Danke! Wir antworten Ihnen per E-Mail.",
             },
             Ui {
                 open: "Chat öffnen",
@@ -49,6 +61,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Verbindung wird wiederhergestellt…",
                 unavailable: "Der Chat ist gerade nicht verfügbar.",
                 closed: "Diese Unterhaltung wurde beendet.",
+                offline_open: "Nachricht per E-Mail hinterlassen",
             },
         ),
         "fr" => (
@@ -57,6 +70,11 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 greeting: "Bonjour ! Comment pouvons-nous vous aider ?",
                 placeholder: "Écrivez votre message…",
                 offline_text: "Nous sommes absents pour le moment. Laissez un message, nous vous répondrons bientôt.",
+                offline_name_label: "Votre nom",
+                offline_email_label: "Votre adresse e-mail",
+                offline_message_label: "Votre message",
+                offline_send_label: "Envoyer le message",
+                offline_sent_text: "Merci ! Nous vous répondrons par e-mail.",
             },
             Ui {
                 open: "Ouvrir le chat",
@@ -68,6 +86,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconnexion…",
                 unavailable: "Le chat n'est pas disponible pour le moment.",
                 closed: "Cette conversation est terminée.",
+                offline_open: "Laisser un message par e-mail",
             },
         ),
         "es" => (
@@ -76,6 +95,11 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 greeting: "¡Hola! ¿En qué podemos ayudarte?",
                 placeholder: "Escribe tu mensaje…",
                 offline_text: "Ahora no hay nadie disponible. Déjanos un mensaje y te responderemos pronto.",
+                offline_name_label: "Tu nombre",
+                offline_email_label: "Tu correo electrónico",
+                offline_message_label: "Tu mensaje",
+                offline_send_label: "Enviar mensaje",
+                offline_sent_text: "¡Gracias! Te responderemos por correo electrónico.",
             },
             Ui {
                 open: "Abrir chat",
@@ -87,6 +111,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconectando…",
                 unavailable: "El chat no está disponible ahora.",
                 closed: "Esta conversación ha terminado.",
+                offline_open: "Dejar un mensaje por correo",
             },
         ),
         _ => (
@@ -95,6 +120,11 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 greeting: "Hi! How can we help?",
                 placeholder: "Type your message…",
                 offline_text: "We're offline right now. Leave a message and we'll get back to you.",
+                offline_name_label: "Your name",
+                offline_email_label: "Your email",
+                offline_message_label: "Your message",
+                offline_send_label: "Send message",
+                offline_sent_text: "Thanks! We'll answer you by email.",
             },
             Ui {
                 open: "Open chat",
@@ -106,6 +136,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconnecting…",
                 unavailable: "Chat is not available right now.",
                 closed: "This conversation has ended.",
+                offline_open: "Leave a message by email",
             },
         ),
     }

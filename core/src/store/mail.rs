@@ -1,0 +1,429 @@
+//! Mail in the outbox: the mail fan-out of each event (decided by the planner, written in the
+//! event's transaction), mails queued on their own (transcripts), offline-form contacts, and the
+//! mail worker's claims and attempt records.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use crate::domain::agent_links::LINK_PREFIX;
+use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::domain::mail::{Contact, MailDelivery, MailKind, MailPlanner, MailState, NewMail};
+use crate::domain::model::{Agent, AuthorKind, Conversation, Message};
+use crate::domain::secret;
+use crate::domain::webhook_events::DomainEvent;
+use crate::store::entities::{agent_link, mail_contact, mail_delivery};
+use crate::store::{Store, StoreError, StoreResult, convert, outbox};
+
+/// A mail the worker claimed: everything one attempt needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedMail {
+    pub id: Uuid,
+    pub message_id: String,
+    pub to: String,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub first_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// What happens to a mail after an attempt.
+#[derive(Debug, Clone)]
+pub enum MailNext {
+    Sent,
+    Retry { at: DateTime<Utc> },
+    Failed,
+}
+
+/// One attempt and its consequence.
+#[derive(Debug, Clone)]
+pub struct MailAttempt {
+    pub id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub code: Option<u16>,
+    pub error: Option<String>,
+    pub next: MailNext,
+}
+
+impl Store {
+    /// Sets who decides which mails events cause. Only the first call counts.
+    pub fn set_mail_planner(&self, planner: Arc<dyn MailPlanner>) {
+        let _ = self.mail_planner.set(planner);
+    }
+
+    /// Notified whenever mail may have become due.
+    pub fn mail_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.mail_signal.clone()
+    }
+
+    /// Writes `event` to the outbox with its webhook deliveries and the mails it causes, inside the
+    /// caller's transaction.
+    pub(crate) async fn append_event(
+        &self,
+        db: &impl ConnectionTrait,
+        event: &DomainEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        outbox::append(db, event, now).await?;
+        if let Some(planner) = self.mail_planner.get() {
+            fan_out(db, planner.as_ref(), event, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues one mail on its own (a transcript).
+    pub async fn queue_mail(&self, mail: NewMail, now: DateTime<Utc>) -> StoreResult<Uuid> {
+        let w = self.write().await?;
+        let id = insert_mail(&w.tx, mail, now).await?;
+        w.commit().await?;
+        self.mail_signal.notify_one();
+        Ok(id)
+    }
+
+    /// Records what a visitor gave in the offline form. The same visitor and client id twice is the
+    /// same form sent again: the first record stays.
+    pub async fn insert_mail_contact(
+        &self,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let w = self.write().await?;
+        let exists = mail_contact::Entity::find()
+            .filter(mail_contact::Column::VisitorId.eq(contact.visitor_id.0))
+            .filter(mail_contact::Column::ClientId.eq(contact.client_id.as_str()))
+            .one(&w.tx)
+            .await?
+            .is_some();
+        if !exists {
+            mail_contact::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                site_id: Set(contact.site_id.0),
+                visitor_id: Set(contact.visitor_id.0),
+                client_id: Set(contact.client_id.clone()),
+                name: Set(contact.name.clone()),
+                email: Set(contact.email.clone()),
+                page_url: Set(contact.page_url.clone()),
+                language: Set(contact.language.clone()),
+                conversation_id: Set(None),
+                created_at: Set(now),
+            }
+            .insert(&w.tx)
+            .await?;
+        }
+        w.commit().await
+    }
+
+    /// Offline-form contacts since `since`: of one visitor, and of the whole site.
+    pub async fn count_mail_contacts(
+        &self,
+        site: SiteId,
+        visitor: VisitorId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<(u64, u64)> {
+        let recent =
+            || mail_contact::Entity::find().filter(mail_contact::Column::CreatedAt.gte(since));
+        let of_visitor = recent()
+            .filter(mail_contact::Column::VisitorId.eq(visitor.0))
+            .count(self.db())
+            .await?;
+        let of_site = recent()
+            .filter(mail_contact::Column::SiteId.eq(site.0))
+            .count(self.db())
+            .await?;
+        Ok((of_visitor, of_site))
+    }
+
+    /// Mails of one kind since `since`, of one conversation or of all (transcript rate limits).
+    pub async fn count_mails_since(
+        &self,
+        kind: MailKind,
+        conversation: Option<ConversationId>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut query = mail_delivery::Entity::find()
+            .filter(mail_delivery::Column::Kind.eq(kind.as_str()))
+            .filter(mail_delivery::Column::CreatedAt.gte(since));
+        if let Some(conversation) = conversation {
+            query = query.filter(mail_delivery::Column::ConversationId.eq(conversation.0));
+        }
+        Ok(query.count(self.db()).await?)
+    }
+
+    /// The newest address a visitor gave in a conversation.
+    pub async fn contact_of_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<Contact>> {
+        Ok(mail_contact::Entity::find()
+            .filter(mail_contact::Column::ConversationId.eq(conversation.0))
+            .order_by_desc(mail_contact::Column::CreatedAt)
+            .one(self.db())
+            .await?
+            .map(contact))
+    }
+
+    /// Mails, newest first, with their delivery state.
+    pub async fn list_mails(
+        &self,
+        state: Option<MailState>,
+        limit: u64,
+    ) -> StoreResult<Vec<MailDelivery>> {
+        let mut query = mail_delivery::Entity::find();
+        if let Some(state) = state {
+            query = query.filter(mail_delivery::Column::State.eq(state.as_str()));
+        }
+        query
+            .order_by_desc(mail_delivery::Column::CreatedAt)
+            .order_by_desc(mail_delivery::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(delivery)
+            .collect()
+    }
+
+    /// Claims up to `limit` due mails, oldest first. A claim is a lease: the mail is due again at
+    /// `lease_until`, so an attempt cut short by a crash is made again.
+    pub async fn claim_due_mails(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<ClaimedMail>> {
+        use mail_delivery::{Column, Entity};
+        let open = [MailState::Pending.as_str(), MailState::Retrying.as_str()];
+        let due = Entity::find()
+            .filter(Column::State.is_in(open))
+            .filter(Column::NextAttemptAt.lte(now))
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(limit);
+        if due.clone().one(self.db()).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let w = self.write().await?;
+        let rows = due.all(&w.tx).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::update_many()
+            .col_expr(Column::NextAttemptAt, lease_until.into())
+            .filter(Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&w.tx)
+            .await?;
+        w.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ClaimedMail {
+                id: r.id,
+                message_id: r.message_id,
+                to: r.recipient,
+                reply_to: r.reply_to,
+                subject: r.subject,
+                text: r.text_body,
+                html: r.html_body,
+                attempts: u32::try_from(r.attempts).unwrap_or(0),
+                first_attempt_at: r.first_attempt_at,
+            })
+            .collect())
+    }
+
+    /// Records an attempt and moves its mail on.
+    pub async fn record_mail_attempt(&self, attempt: MailAttempt) -> StoreResult<()> {
+        let w = self.write().await?;
+        let Some(row) = mail_delivery::Entity::find_by_id(attempt.id)
+            .one(&w.tx)
+            .await?
+        else {
+            return Ok(());
+        };
+        let first = row.first_attempt_at.unwrap_or(attempt.started_at);
+        let number = row.attempts + 1;
+        let mut active: mail_delivery::ActiveModel = row.into();
+        active.attempts = Set(number);
+        active.first_attempt_at = Set(Some(first));
+        active.last_attempt_at = Set(Some(attempt.started_at));
+        active.last_code = Set(attempt.code.map(i32::from));
+        active.last_error = Set(attempt.error.clone());
+        let state = match attempt.next {
+            MailNext::Sent => {
+                active.delivered_at = Set(Some(attempt.started_at));
+                MailState::Sent
+            }
+            MailNext::Retry { at } => {
+                active.next_attempt_at = Set(at);
+                MailState::Retrying
+            }
+            MailNext::Failed => MailState::Failed,
+        };
+        active.state = Set(state.as_str().into());
+        active.update(&w.tx).await?;
+        w.commit().await
+    }
+}
+
+/// The mails one event causes: the offline message its visitor message carries, and a notification
+/// to the assignee when they are not connected (at most one per quiet period).
+async fn fan_out(
+    db: &impl ConnectionTrait,
+    planner: &dyn MailPlanner,
+    event: &DomainEvent,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    match event {
+        DomainEvent::MessageCreated {
+            conversation,
+            message,
+        } if message.author_kind == AuthorKind::Visitor => {
+            if let Some(client_id) = &message.client_id
+                && let Some(row) = mail_contact::Entity::find()
+                    .filter(mail_contact::Column::VisitorId.eq(conversation.visitor_id.0))
+                    .filter(mail_contact::Column::ClientId.eq(client_id.as_str()))
+                    .filter(mail_contact::Column::ConversationId.is_null())
+                    .one(db)
+                    .await?
+            {
+                let mut active: mail_contact::ActiveModel = row.clone().into();
+                active.conversation_id = Set(Some(conversation.id.0));
+                active.update(db).await?;
+                if let Some(mail) = planner.offline_message(&contact(row), conversation, message) {
+                    insert_mail(db, mail, now).await?;
+                }
+            }
+            if let Some(assignee) = conversation.assignee_id {
+                let agent = crate::store::entities::agent::Entity::find_by_id(assignee.0)
+                    .one(db)
+                    .await?
+                    .map(convert::agent)
+                    .transpose()?;
+                if let Some(agent) = agent {
+                    notify(db, planner, &agent, conversation, Some(message), now).await?;
+                }
+            }
+        }
+        DomainEvent::ConversationAssigned {
+            conversation,
+            assignee: Some(agent),
+        } => notify(db, planner, agent, conversation, None, now).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn notify(
+    db: &impl ConnectionTrait,
+    planner: &dyn MailPlanner,
+    agent: &Agent,
+    conversation: &Conversation,
+    message: Option<&Message>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    if !agent.enabled || planner.agent_connected(agent.id) {
+        return Ok(());
+    }
+    let recent = mail_delivery::Entity::find()
+        .filter(mail_delivery::Column::Kind.eq(MailKind::AgentNotification.as_str()))
+        .filter(mail_delivery::Column::ConversationId.eq(conversation.id.0))
+        .filter(mail_delivery::Column::AgentId.eq(agent.id.0))
+        .filter(mail_delivery::Column::CreatedAt.gt(now - planner.quiet_period()))
+        .one(db)
+        .await?;
+    if recent.is_some() {
+        return Ok(());
+    }
+    // The link is written with the mail, so a mail never carries a link that was not committed.
+    let link = secret::generate(LINK_PREFIX);
+    let Some(mail) = planner.agent_notification(agent, conversation, message, &link.plain) else {
+        return Ok(());
+    };
+    agent_link::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        agent_id: Set(agent.id.0),
+        conversation_id: Set(conversation.id.0),
+        hash: Set(link.hash),
+        created_at: Set(now),
+        expires_at: Set(now + planner.link_ttl()),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    insert_mail(db, mail, now).await?;
+    Ok(())
+}
+
+async fn insert_mail(
+    db: &impl ConnectionTrait,
+    mail: NewMail,
+    now: DateTime<Utc>,
+) -> StoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    mail_delivery::ActiveModel {
+        id: Set(id),
+        kind: Set(mail.kind.as_str().into()),
+        conversation_id: Set(mail.conversation_id.map(|c| c.0)),
+        agent_id: Set(mail.agent_id.map(|a| a.0)),
+        recipient: Set(mail.to),
+        reply_to: Set(mail.reply_to),
+        subject: Set(mail.subject),
+        text_body: Set(mail.text),
+        html_body: Set(mail.html),
+        // The left part of the `Message-ID`; the worker adds the sender's domain. Fixed here, so
+        // every attempt, before or after a crash, sends the same one.
+        message_id: Set(id.to_string()),
+        state: Set(MailState::Pending.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        first_attempt_at: Set(None),
+        last_attempt_at: Set(None),
+        last_code: Set(None),
+        last_error: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+fn contact(row: mail_contact::Model) -> Contact {
+    Contact {
+        site_id: SiteId(row.site_id),
+        visitor_id: VisitorId(row.visitor_id),
+        client_id: row.client_id,
+        name: row.name,
+        email: row.email,
+        page_url: row.page_url,
+        language: row.language,
+    }
+}
+
+fn delivery(row: mail_delivery::Model) -> StoreResult<MailDelivery> {
+    Ok(MailDelivery {
+        id: row.id,
+        kind: MailKind::parse(&row.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown mail kind {}", row.kind)))?,
+        conversation_id: row.conversation_id.map(ConversationId),
+        agent_id: row.agent_id.map(AgentId),
+        to: row.recipient,
+        subject: row.subject,
+        message_id: row.message_id,
+        state: MailState::parse(&row.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown mail state {}", row.state)))?,
+        attempts: u32::try_from(row.attempts).unwrap_or(0),
+        next_attempt_at: row.next_attempt_at,
+        last_attempt_at: row.last_attempt_at,
+        last_code: row.last_code.and_then(|c| u16::try_from(c).ok()),
+        last_error: row.last_error,
+        sent_at: row.delivered_at,
+        created_at: row.created_at,
+    })
+}

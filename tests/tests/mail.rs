@@ -1,0 +1,525 @@
+//! Mail end to end, against a real SMTP server on 127.0.0.1 (aiosmtpd, `tests/smtp_sink.py`): the
+//! offline form, transcripts, agent notifications with their one-time link, retries while the SMTP
+//! server is down, giving up on 5xx, and the input the form refuses.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use std::time::Duration;
+
+use natter_core::config::Config;
+use natter_tests::smtp::{ReceivedMail, SmtpSink};
+use natter_tests::{Api, DataDir, TestServer, open_link, wait_until};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const MAIL_WAIT: Duration = Duration::from_secs(30);
+const INBOX: &str = "inbox@natter.test";
+
+async fn server_with(sink: &SmtpSink, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let url = sink.url();
+    TestServer::start_with(&DataDir::new(), |c| {
+        c.mail.smtp_url = url;
+        c.mail.from = "Natter <chat@natter.test>".into();
+        c.mail.offline_inbox = INBOX.into();
+        c.delivery.backoff_base_ms = 20;
+        c.delivery.backoff_cap_ms = 200;
+        c.delivery.poll_interval_ms = 20;
+        tweak(c);
+    })
+    .await
+}
+
+fn visitor_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn offline(
+    api: &Api,
+    site: &str,
+    visitor: &str,
+    name: &str,
+    email: &str,
+    message: &str,
+) -> (StatusCode, Value) {
+    api.send(
+        "POST",
+        "/api/v1/widget/offline-messages",
+        Some(
+            json!({"site": site, "visitor_id": visitor, "name": name, "email": email,
+            "message": message, "page_url": "https://shop.test/pricing"}),
+        ),
+    )
+    .await
+    .unwrap()
+}
+
+async fn deliveries(api: &Api) -> Vec<Value> {
+    api.get("/api/v1/mail/deliveries").await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn to(mails: &[ReceivedMail], address: &str) -> Vec<ReceivedMail> {
+    mails
+        .iter()
+        .filter(|m| m.rcpt_tos.iter().any(|r| r == address))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn offline_form_is_stored_and_mailed_to_the_inbox_with_reply_to_the_visitor() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |_| {}).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let visitor = visitor_id();
+    let (status, body) = offline(
+        api,
+        &site,
+        &visitor,
+        "Ada Lovelace",
+        "ada@example.org",
+        "Do you ship to Mars?",
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let conversation = body["conversation_id"].as_str().unwrap().to_string();
+
+    // Stored as a conversation like any other.
+    let stored = api
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await
+        .unwrap();
+    assert_eq!(stored["messages"][0]["body"], "Do you ship to Mars?");
+    assert_eq!(stored["conversation"]["visitor_id"], visitor.as_str());
+
+    let mails = sink
+        .wait_for("the offline message reaches the inbox", 1)
+        .await;
+    let mail = &to(&mails, INBOX)[0];
+    assert_eq!(mail.header("Reply-To"), Some("ada@example.org"));
+    assert!(mail.header("Subject").unwrap().contains("Ada Lovelace"));
+    let text = mail.text.as_deref().unwrap();
+    assert!(text.contains("Do you ship to Mars?"), "{text}");
+    assert!(text.contains("https://shop.test/pricing"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}/agent/#conversation={conversation}",
+            server.base
+        )),
+        "{text}"
+    );
+
+    // The delivery log shows it sent, with the Message-ID the mail carried.
+    wait_until(
+        "the delivery is recorded as sent",
+        MAIL_WAIT,
+        || async move {
+            deliveries(api)
+                .await
+                .first()
+                .is_some_and(|d| d["state"] == "sent")
+        },
+    )
+    .await;
+    let sent = deliveries(api).await;
+    let delivery = &sent[0];
+    assert_eq!(delivery["kind"], "offline_message");
+    assert_eq!(delivery["to"], INBOX);
+    assert_eq!(delivery["attempts"], 1);
+    assert_eq!(delivery["last_code"], 250);
+    let message_id = mail.header("Message-ID").unwrap();
+    assert_eq!(
+        message_id,
+        format!("<{}@natter.test>", delivery["message_id"].as_str().unwrap())
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn transcript_holds_every_message_and_escapes_them_in_html() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |_| {}).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let visitor = visitor_id();
+    let (_, body) = offline(
+        api,
+        &site,
+        &visitor,
+        "Mallory",
+        "mallory@example.org",
+        "<script>alert('x')</script>",
+    )
+    .await;
+    let conversation = body["conversation_id"].as_str().unwrap().to_string();
+    let agent = api.create_agent("ines").await;
+    api.post(
+        &format!("/api/v1/conversations/{conversation}/messages"),
+        json!({"agent_id": agent, "body": "We answer every message & <b>tag</b>."}),
+    )
+    .await
+    .unwrap();
+
+    let queued = api
+        .post(
+            &format!("/api/v1/conversations/{conversation}/transcript"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert!(queued["mail_id"].is_string());
+    let mails = sink.wait_for("the transcript arrives", 2).await;
+    let transcript = &to(&mails, "mallory@example.org")[0];
+    let text = transcript.text.as_deref().unwrap();
+    assert!(text.contains("<script>alert('x')</script>"), "{text}");
+    assert!(
+        text.contains("We answer every message & <b>tag</b>."),
+        "{text}"
+    );
+    let html = transcript.html.as_deref().unwrap();
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;b&gt;tag&lt;/b&gt;"), "{html}");
+    assert!(!html.contains("<b>tag</b>"), "{html}");
+
+    // The visitor may ask for their own transcript; another visitor may not, whatever the id.
+    let (status, answer) = api
+        .send(
+            "POST",
+            "/api/v1/widget/transcripts",
+            Some(json!({"site": site, "visitor_id": visitor, "conversation_id": conversation})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let (status, answer) = api
+        .send(
+            "POST",
+            "/api/v1/widget/transcripts",
+            Some(
+                json!({"site": site, "visitor_id": visitor_id(), "conversation_id": conversation}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    assert_eq!(answer["error"]["code"], "not_found");
+    let mails = sink.wait_for("the visitor's transcript arrives", 3).await;
+    assert_eq!(to(&mails, "mallory@example.org").len(), 2);
+    server.stop().await;
+}
+
+/// The link in a notification mail, e.g. `http://127.0.0.1:PORT/agent/link/nal_…`.
+fn link_in(text: &str) -> String {
+    let start = text.find("http://").unwrap();
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_agent_away_is_mailed_a_link_that_opens_the_conversation_once() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |_| {}).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let agent = api.create_agent("otto").await;
+    let (ws, welcome) = server.visitor(&site, None, None).await;
+    let visitor = welcome["visitor_id"].as_str().unwrap().to_string();
+    ws.close().await;
+    let (_, body) = offline(
+        api,
+        &site,
+        &visitor,
+        "Vera",
+        "vera@example.org",
+        "Is anyone there?",
+    )
+    .await;
+    let conversation = body["conversation_id"].as_str().unwrap().to_string();
+    api.post(
+        &format!("/api/v1/conversations/{conversation}/assign"),
+        json!({"agent_id": agent}),
+    )
+    .await
+    .unwrap();
+    let mails = sink.wait_for("the notification arrives", 2).await;
+    let notification = &to(&mails, "otto@example.com")[0];
+    let text = notification.text.as_deref().unwrap();
+    let link = link_in(text);
+    assert!(
+        link.starts_with(&format!("{}/agent/link/nal_", server.base)),
+        "{text}"
+    );
+
+    // The link logs the agent into that conversation, once.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = client.get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.headers()["location"].to_str().unwrap(),
+        format!("/agent/#conversation={conversation}")
+    );
+    assert!(open_link(&link).await.is_err(), "a second use is refused");
+
+    // Within the quiet period a new visitor message mails nobody again.
+    let (mut ws, _) = server.visitor(&site, Some(&visitor), None).await;
+    ws.send(json!({"type": "message", "body": "Hello again?", "client_id": "m-2"}))
+        .await;
+    ws.expect("ack").await;
+    // A later mail that is caused (a transcript) arrives after anything queued before it.
+    api.post(
+        &format!("/api/v1/conversations/{conversation}/transcript"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    let mails = sink.wait_for("the transcript arrives", 3).await;
+    assert_eq!(
+        to(&mails, "otto@example.com").len(),
+        1,
+        "one notification per quiet period"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn mails_caused_while_smtp_is_down_arrive_once_each_when_it_returns() {
+    let mut sink = SmtpSink::start().await;
+    let server = server_with(&sink, |_| {}).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    sink.stop().await;
+    for n in 0..3 {
+        let (status, body) = offline(
+            api,
+            &site,
+            &visitor_id(),
+            &format!("Visitor {n}"),
+            &format!("v{n}@example.org"),
+            &format!("question {n}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    wait_until(
+        "every mail failed once and waits for a retry",
+        MAIL_WAIT,
+        || async move {
+            let all = deliveries(api).await;
+            all.len() == 3
+                && all
+                    .iter()
+                    .all(|d| d["state"] == "retrying" && d["last_error"].is_string())
+        },
+    )
+    .await;
+    let failed = deliveries(api).await;
+    assert!(
+        failed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("connect"),
+        "{}",
+        failed[0]
+    );
+    sink.restart().await;
+    wait_until("all three are sent", MAIL_WAIT, || async move {
+        deliveries(api).await.iter().all(|d| d["state"] == "sent")
+    })
+    .await;
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 3, "each mail once");
+    let mut bodies: Vec<String> = mails.iter().map(|m| m.text.clone().unwrap()).collect();
+    bodies.sort();
+    for (n, body) in bodies.iter().enumerate() {
+        assert!(body.contains(&format!("question {n}")), "{body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_permanent_rejection_is_given_up_with_its_reason_and_a_transient_one_retried() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |c| c.mail.offline_inbox = "busy@natter.test".into()).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let agent = api.create_agent("reject-me").await;
+    let (_, body) = offline(
+        api,
+        &site,
+        &visitor_id(),
+        "Paul",
+        "paul@example.org",
+        "hello",
+    )
+    .await;
+    let conversation = body["conversation_id"].as_str().unwrap().to_string();
+    api.post(
+        &format!("/api/v1/conversations/{conversation}/assign"),
+        json!({"agent_id": agent}),
+    )
+    .await
+    .unwrap();
+    wait_until(
+        "the rejected notification is given up; the busy inbox retried",
+        MAIL_WAIT,
+        || async move {
+            let all = deliveries(api).await;
+            let notification = all.iter().find(|d| d["kind"] == "agent_notification");
+            let offline = all.iter().find(|d| d["kind"] == "offline_message");
+            notification.is_some_and(|d| d["state"] == "failed")
+                && offline.is_some_and(|d| {
+                    d["state"] == "retrying" && d["attempts"].as_u64().unwrap() >= 2
+                })
+        },
+    )
+    .await;
+    let all = deliveries(api).await;
+    let notification = all
+        .iter()
+        .find(|d| d["kind"] == "agent_notification")
+        .unwrap();
+    assert_eq!(notification["last_code"], 550);
+    assert_eq!(notification["attempts"], 1);
+    assert!(
+        notification["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("mailbox unavailable"),
+        "{notification}"
+    );
+    let offline = all.iter().find(|d| d["kind"] == "offline_message").unwrap();
+    assert_eq!(offline["last_code"], 451);
+    assert!(sink.mails().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_form_refuses_bad_addresses_header_tricks_and_floods() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |c| c.mail.offline_per_visitor_per_hour = 2).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let visitor = visitor_id();
+
+    for bad in [
+        "not-an-address",
+        "a@b@c",
+        "ada@example.org\r\nBcc: victim@example.com",
+        "Ada <ada@example.org>",
+    ] {
+        let (status, body) = offline(api, &site, &visitor, "Ada", bad, "hi").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["field"], "email", "{body}");
+    }
+    let (status, body) = offline(
+        api,
+        &site,
+        &visitor,
+        "Eve\r\nBcc: victim@example.com",
+        "eve@example.org",
+        "hi",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "name");
+    let (status, body) = offline(api, &site, &visitor, "Ada", "ada@example.org", "   ").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "message");
+
+    // Per visitor: two an hour here; the third is refused, another visitor still gets through.
+    for n in 0..2 {
+        let (status, body) = offline(
+            api,
+            &site,
+            &visitor,
+            "Ada",
+            "ada@example.org",
+            &format!("try {n}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let (status, body) = offline(api, &site, &visitor, "Ada", "ada@example.org", "try 3").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = offline(api, &site, &visitor_id(), "Bob", "bob@example.org", "hi").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    // Nothing refused reached the SMTP server; the accepted ones did, with clean headers.
+    let mails = sink.wait_for("three offline mails", 3).await;
+    assert_eq!(mails.len(), 3);
+    for mail in &mails {
+        assert!(
+            !mail.raw_headers.to_lowercase().contains("bcc"),
+            "{}",
+            mail.raw_headers
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_site_limit_holds_across_visitors() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |c| c.mail.offline_per_site_per_hour = 2).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    for _ in 0..2 {
+        let (status, _) = offline(api, &site, &visitor_id(), "Ada", "ada@example.org", "hi").await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let (status, body) = offline(api, &site, &visitor_id(), "Ada", "ada@example.org", "hi").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn without_mail_configured_the_mail_routes_say_so() {
+    let server = TestServer::start().await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    let (status, body) = api
+        .send("GET", "/api/v1/mail/deliveries", None)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "mail_disabled");
+    let (status, body) = offline(api, &site, &visitor_id(), "Ada", "ada@example.org", "hi").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "mail_disabled");
+    // Chat itself is untouched.
+    let (mut ws, _) = server.visitor(&site, None, None).await;
+    ws.send(json!({"type": "message", "body": "hi", "client_id": "a"}))
+        .await;
+    ws.expect("ack").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_mail_route_is_in_the_openapi_document() {
+    let server = TestServer::start().await;
+    let doc = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/mail/deliveries",
+        "/api/v1/conversations/{id}/transcript",
+        "/api/v1/widget/offline-messages",
+        "/api/v1/widget/transcripts",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    server.stop().await;
+}
