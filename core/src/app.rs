@@ -14,6 +14,7 @@ use crate::domain::agent_links::AgentLinks;
 use crate::domain::agent_logins::AgentLogins;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub widgets: Widgets,
     /// Cancelled when the server shuts down: sockets close cleanly with 1001.
     pub shutdown: CancellationToken,
+    /// Co-browse sessions, their audit trail and the plugin's scripts.
+    pub cobrowse: Cobrowse,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,8 @@ pub enum ServeError {
 pub struct Overrides {
     pub clock: Arc<dyn Clock>,
     pub bus: Arc<dyn Bus>,
+    /// Sees every co-browse event a visitor sends, before the filter (tests check what left a browser).
+    pub cobrowse_tap: Option<Tap>,
 }
 
 impl Default for Overrides {
@@ -71,6 +76,7 @@ impl Default for Overrides {
         Self {
             clock: Arc::new(SystemClock),
             bus: Arc::new(MemoryBus::new()),
+            cobrowse_tap: None,
         }
     }
 }
@@ -100,7 +106,7 @@ impl AppState {
         .map_err(ServeError::Domain)?;
         let chat = Chat::new(
             store.clone(),
-            overrides.bus,
+            overrides.bus.clone(),
             overrides.clock.clone(),
             presence,
             ChatLimits {
@@ -129,7 +135,17 @@ impl AppState {
             &config.plugins.widget,
             &base_url,
         );
+        let shutdown = CancellationToken::new();
+        let cobrowse = Cobrowse::new(
+            chat.clone(),
+            plugins.clone(),
+            overrides.clock.clone(),
+            &config.cobrowse,
+            overrides.cobrowse_tap,
+        );
+        cobrowse.watch(shutdown.clone());
         Ok(Self {
+            cobrowse,
             base_url: base_url.trim_end_matches('/').into(),
             config,
             store,
@@ -142,7 +158,7 @@ impl AppState {
             clock: overrides.clock,
             plugins,
             widgets,
-            shutdown: CancellationToken::new(),
+            shutdown,
         })
     }
 }

@@ -23,6 +23,29 @@ pub struct Config {
     /// Webhook delivery: timeouts, retries, when an endpoint is disabled, which targets are allowed.
     pub delivery: DeliveryConfig,
     pub plugins: PluginsConfig,
+    /// Co-browsing: which plugin, and the transport limits the core enforces.
+    pub cobrowse: CobrowseConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CobrowseConfig {
+    /// The co-browse plugin (its own settings are edited at /api/v1/cobrowse/config).
+    pub plugin: String,
+    /// The largest frame a visitor socket accepts while it is in a co-browse session (a page snapshot).
+    pub max_frame_bytes: usize,
+    /// Recorded events per session and second passed on; the rest are dropped.
+    pub max_events_per_second: u32,
+}
+
+impl Default for CobrowseConfig {
+    fn default() -> Self {
+        Self {
+            plugin: "cobrowse".into(),
+            max_frame_bytes: 256 * 1024,
+            max_events_per_second: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::http::cobrowse;
 use crate::http::{
     agents, conversations, dto, error, plugins, rules, sites, tokens, visibility, webhooks, widget,
 };
@@ -25,6 +26,7 @@ use crate::http::{
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
         widget::get_config, widget::put_config,
         plugins::list, plugins::enable,
+        cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),
