@@ -382,3 +382,123 @@ async fn an_agent_co_browses_a_visitors_form_with_consent_masking_and_granted_co
     visitor.close().await.unwrap();
     server.stop().await;
 }
+
+/// The server-side filter with real sockets: a recorder that sends a password value and a script (a
+/// tampered or buggy one) reaches the agent masked; control frames need the visitor's grant; the
+/// configuration is validated by the plugin; the trail is on the conversation.
+#[tokio::test]
+async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let site = server.site_key().await;
+    let (status, body) = api
+        .send(
+            "PUT",
+            "/api/v1/cobrowse/config",
+            Some(json!({"session_time_limit_seconds": 5})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    let (mut visitor, _) = server.visitor(&site, None, None).await;
+    visitor
+        .send(json!({"type": "message", "client_id": "v-1", "body": "help"}))
+        .await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, cookie) = server.agent_session(&api, "ola", &conversation_id).await;
+    let (mut agent, _) = server.agent(&cookie, json!([])).await;
+
+    agent
+        .send(json!({"type": "cobrowse_request", "conversation_id": conversation_id}))
+        .await;
+    let request = visitor.expect("cobrowse_request").await;
+    assert!(request["consent_text"].as_str().unwrap().contains("Allow?"));
+    let session = request["session_id"].as_str().unwrap().to_string();
+    visitor
+        .send(json!({"type": "cobrowse_consent", "session_id": session, "granted": true}))
+        .await;
+    loop {
+        let state = agent.expect("cobrowse_state").await;
+        if state["status"] == "active" {
+            break;
+        }
+    }
+
+    let snapshot = json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0},
+        "node": {"type": 0, "id": 1, "childNodes": [
+            {"type": 2, "id": 2, "tagName": "input", "attributes": {"type": "password", "value": PASSWORD}, "childNodes": []},
+            {"type": 2, "id": 3, "tagName": "script", "attributes": {}, "childNodes": [
+                {"type": 3, "id": 4, "textContent": "steal(document.cookie)"}]}]}}});
+    let typed = json!({"type": 3, "timestamp": 2, "data": {"source": 5, "id": 2, "text": PASSWORD, "isChecked": false}});
+    let oversized = json!({"type": 3, "timestamp": 3, "data": {"source": 0, "adds": [], "removes": [],
+        "attributes": [], "texts": [{"id": 9, "value": "x".repeat(220_000)}]}});
+    visitor
+        .send(json!({"type": "cobrowse_events", "session_id": session, "events": [snapshot, typed, oversized]}))
+        .await;
+    let events = agent.expect("cobrowse_events").await;
+    let text = events.to_string();
+    assert!(!text.contains(PASSWORD), "{text}");
+    assert!(!text.contains("steal"), "{text}");
+    assert_eq!(
+        events["events"].as_array().unwrap().len(),
+        2,
+        "the oversized event is dropped"
+    );
+    assert_eq!(
+        events["events"][1]["data"]["text"],
+        "*".repeat(PASSWORD.len())
+    );
+
+    // Pointing needs no grant; clicking does.
+    agent
+        .send(
+            json!({"type": "cobrowse_control", "conversation_id": conversation_id,
+            "control": {"action": "click", "id": 2}}),
+        )
+        .await;
+    assert_eq!(agent.expect("error").await["code"], "conflict");
+    agent
+        .send(
+            json!({"type": "cobrowse_control", "conversation_id": conversation_id,
+            "control": {"action": "pointer", "x": 5, "y": 6}}),
+        )
+        .await;
+    let control = visitor.expect("cobrowse_control").await;
+    assert_eq!(
+        (control["action"].as_str(), control["x"].as_i64()),
+        (Some("pointer"), Some(5))
+    );
+
+    // The agent ends it; the trail has every step.
+    agent
+        .send(json!({"type": "cobrowse_end", "conversation_id": conversation_id}))
+        .await;
+    loop {
+        let state = visitor.expect("cobrowse_state").await;
+        if state["status"] == "ended" {
+            assert_eq!(state["reason"], "ended_by_agent");
+            break;
+        }
+    }
+    let actions = audit(&server, &conversation_id).await;
+    assert_eq!(
+        actions,
+        [
+            ("requested".to_string(), None),
+            ("consent_granted".to_string(), None),
+            ("ended".to_string(), Some("ended_by_agent".to_string())),
+        ]
+    );
+    let doc = api.get("/api/v1/openapi.json").await.unwrap();
+    for path in [
+        "/api/v1/cobrowse/config",
+        "/api/v1/conversations/{id}/cobrowse",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    server.stop().await;
+}
