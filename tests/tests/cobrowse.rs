@@ -473,6 +473,21 @@ async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
         (Some("pointer"), Some(5))
     );
 
+    // An agent who connects late learns of the live session and gets a fresh snapshot asked for.
+    let (_, late_cookie) = server.agent_session(&api, "kim", &conversation_id).await;
+    let (mut late, _) = server.agent(&late_cookie, json!([])).await;
+    let state = late.expect("cobrowse_state").await;
+    assert_eq!(
+        (state["status"].as_str(), state["session_id"].as_str()),
+        (Some("active"), Some(session.as_str()))
+    );
+    late.send(json!({"type": "cobrowse_snapshot", "conversation_id": conversation_id}))
+        .await;
+    assert_eq!(
+        visitor.expect("cobrowse_snapshot").await["session_id"],
+        session.as_str()
+    );
+
     // The agent ends it; the trail has every step.
     agent
         .send(json!({"type": "cobrowse_end", "conversation_id": conversation_id}))
