@@ -36,7 +36,7 @@ if [[ -z "$toolchain" ]]; then
   fi
 fi
 
-build_args=(build --release --locked --target "$wasm_target" --workspace)
+build_args=(build --release --locked --target "$wasm_target")
 case "$toolchain" in
   rustup)
     rust_src="$(rustc --print sysroot)/lib/rustlib/src/rust"
@@ -72,14 +72,23 @@ unset RUSTFLAGS
 CARGO_ENCODED_RUSTFLAGS="$(IFS=$'\x1f'; echo "${flags[*]}")"
 export CARGO_ENCODED_RUSTFLAGS
 
+# The co-browse plugin embeds rrweb's prebuilt bundles from npm, pinned by its package-lock.json; `npm ci`
+# installs exactly those bytes (and checks their integrity hashes) before cargo reads them.
+say "installing the co-browse plugin's npm packages (npm ci)"
+(cd "$plugins/cobrowse" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+
 say "building plugins for $wasm_target ($toolchain toolchain)"
-(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}")
+# Two builds: cargo unifies the SDK's features across the crates of one build, and each plugin must link
+# exactly its own kind's world (the co-browse plugin is the only one with the `cobrowse` feature).
+(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" --workspace --exclude natter-plugin-cobrowse)
+(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-cobrowse)
 
 # Rebuilt from source every time: a plugin removed from the workspace loses its dist file too.
 mkdir -p "$dist/fixtures"
 rm -f "$dist"/*.wasm "$dist"/fixtures/*.wasm
 out="$target/$wasm_target/release"
 pairs=("$out/natter_plugin_webchat.wasm" "$dist/webchat.wasm")
+pairs+=("$out/natter_plugin_cobrowse.wasm" "$dist/cobrowse.wasm")
 for dir in "$plugins"/fixtures/*/; do
   name="$(basename "$dir")"
   pairs+=("$out/natter_plugin_fixture_${name//-/_}.wasm" "$dist/fixtures/$name.wasm")

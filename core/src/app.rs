@@ -14,6 +14,7 @@ use crate::domain::agent_links::AgentLinks;
 use crate::domain::agent_logins::AgentLogins;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Offline messages, transcripts, the mail delivery list (off without `[mail]`).
     pub mail: crate::mail::Mail,
+    /// Co-browse sessions, their audit trail and the plugin's scripts.
+    pub cobrowse: Cobrowse,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,8 @@ pub enum ServeError {
 pub struct Overrides {
     pub clock: Arc<dyn Clock>,
     pub bus: Arc<dyn Bus>,
+    /// Sees every co-browse event a visitor sends, before the filter (tests check what left a browser).
+    pub cobrowse_tap: Option<Tap>,
 }
 
 impl Default for Overrides {
@@ -76,6 +81,7 @@ impl Default for Overrides {
         Self {
             clock: Arc::new(SystemClock),
             bus: Arc::new(MemoryBus::new()),
+            cobrowse_tap: None,
         }
     }
 }
@@ -116,7 +122,7 @@ impl AppState {
         }
         let chat = Chat::new(
             store.clone(),
-            overrides.bus,
+            overrides.bus.clone(),
             overrides.clock.clone(),
             presence,
             ChatLimits {
@@ -155,8 +161,18 @@ impl AppState {
             mail_renderer,
             config.chat.max_message_chars,
         );
+        let shutdown = CancellationToken::new();
+        let cobrowse = Cobrowse::new(
+            chat.clone(),
+            plugins.clone(),
+            overrides.clock.clone(),
+            &config.cobrowse,
+            overrides.cobrowse_tap,
+        );
+        cobrowse.watch(shutdown.clone());
         Ok(Self {
             mail,
+            cobrowse,
             base_url: base_url.trim_end_matches('/').into(),
             config,
             store,
@@ -169,7 +185,7 @@ impl AppState {
             clock: overrides.clock,
             plugins,
             widgets,
-            shutdown: CancellationToken::new(),
+            shutdown,
         })
     }
 }

@@ -25,6 +25,29 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Email through SMTP: offline messages, transcripts, agent notifications. Off until `smtp_url` is set.
     pub mail: MailConfig,
+    /// Co-browsing: which plugin, and the transport limits the core enforces.
+    pub cobrowse: CobrowseConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CobrowseConfig {
+    /// The co-browse plugin (its own settings are edited at /api/v1/cobrowse/config).
+    pub plugin: String,
+    /// The largest frame a visitor socket accepts while it is in a co-browse session (a page snapshot).
+    pub max_frame_bytes: usize,
+    /// Recorded events per session and second passed on; the rest are dropped.
+    pub max_events_per_second: u32,
+}
+
+impl Default for CobrowseConfig {
+    fn default() -> Self {
+        Self {
+            plugin: "cobrowse".into(),
+            max_frame_bytes: 256 * 1024,
+            max_events_per_second: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ pub mod agent_links;
 pub mod agent_logins;
 pub mod chat;
 pub mod clock;
+pub mod cobrowse;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod cobrowse;
 pub mod console;
 pub mod console_api;
 pub mod conversations;
@@ -91,6 +92,11 @@ pub fn router(state: AppState) -> Router {
             "/widget/config",
             get(widget::get_config).put(widget::put_config),
         )
+        .route(
+            "/cobrowse/config",
+            get(cobrowse::get_config).put(cobrowse::put_config),
+        )
+        .route("/conversations/{id}/cobrowse", get(cobrowse::trail))
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/enable", post(plugins::enable))
         .route("/mail/deliveries", get(mail::deliveries))
@@ -130,6 +136,13 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/logout", post(sign_in::sign_out))
         .route("/agent/api/me", get(console_api::me))
         .route("/agent/api/agents", get(console_api::agents))
+        .route(
+            "/agent/api/conversations/{id}/cobrowse",
+            get(cobrowse::console_trail),
+        )
+        .route("/agent/cobrowse.js", get(console::cobrowse_script))
+        .route("/cobrowse/recorder.js", get(cobrowse::recorder))
+        .route("/cobrowse/viewer.js", get(cobrowse::viewer))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

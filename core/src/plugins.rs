@@ -33,10 +33,16 @@ use crate::plugins::capabilities::Grants;
 
 /// The built-in plugins, built from `plugins/*` into `plugins/dist` and compiled into the binary, so a
 /// server needs no wasm toolchain. A folder plugin with the same manifest name replaces one.
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "webchat",
-    bytes: include_bytes!("../../plugins/dist/webchat.wasm"),
-}];
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "webchat",
+        bytes: include_bytes!("../../plugins/dist/webchat.wasm"),
+    },
+    Builtin {
+        name: "cobrowse",
+        bytes: include_bytes!("../../plugins/dist/cobrowse.wasm"),
+    },
+];
 
 impl HostOptions {
     /// The host as the configuration sets it up: the built-ins, the folder, the limits and grants.
@@ -52,7 +58,7 @@ impl HostOptions {
     }
 }
 
-/// What a plugin is for. One WIT world per kind; 0.1 loads `widget` only.
+/// What a plugin is for. One WIT world per kind; 0.1 loads `widget` and `cobrowse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {
@@ -140,4 +146,13 @@ pub struct HookEvent {
 pub enum WidgetAction {
     /// Post a system message into the visitor's conversation.
     SystemMessage(String),
+}
+
+/// The browser scripts a co-browse plugin serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CobrowseAsset {
+    /// For the visitor's page, loaded once a session starts.
+    Recorder,
+    /// For the agent console.
+    Viewer,
 }

@@ -3,6 +3,7 @@
 //! Entities never leave this module: every repository function takes and returns domain types.
 
 pub mod agents;
+mod cobrowse;
 mod conversations;
 mod convert;
 mod deliveries;

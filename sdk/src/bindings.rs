@@ -31,7 +31,7 @@ pub mod widget {
     });
 }
 
-/// The `cobrowse` world (a placeholder until the co-browsing issue fills it).
+/// The `cobrowse` world: exports `cobrowse-plugin`.
 #[cfg(feature = "cobrowse")]
 pub mod cobrowse {
     wit_bindgen::generate!({

@@ -116,6 +116,61 @@ impl Fields {
         }
     }
 
+    /// A whole number field within `min..=max`.
+    pub fn integer(&mut self, field: &'static str, default: u64, min: u64, max: u64) -> u64 {
+        self.known.push(field);
+        match self.map.get(field) {
+            None | Some(Value::Null) => default,
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(value) if (min..=max).contains(&value) => value,
+                _ => {
+                    let message = format!("must be a whole number from {min} to {max}");
+                    self.errors.push(field_error(field, message));
+                    default
+                }
+            },
+            Some(other) => {
+                let message = format!("must be a whole number, not {}", kind(other));
+                self.errors.push(field_error(field, message));
+                default
+            }
+        }
+    }
+
+    /// A list of strings, each checked by `check`; a bad item is reported as `field.N`.
+    pub fn strings(
+        &mut self,
+        field: &'static str,
+        check: impl Fn(&str) -> Result<(), String>,
+    ) -> Vec<String> {
+        self.known.push(field);
+        match self.map.get(field) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let path = format!("{field}.{i}");
+                    match item {
+                        Value::String(value) => match check(value) {
+                            Ok(()) => out.push(value.clone()),
+                            Err(message) => self.errors.push(field_error(&path, message)),
+                        },
+                        other => {
+                            let message = format!("must be a string, not {}", kind(other));
+                            self.errors.push(field_error(&path, message));
+                        }
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                let message = format!("must be a list of strings, not {}", kind(other));
+                self.errors.push(field_error(field, message));
+                Vec::new()
+            }
+        }
+    }
+
     /// Records an error found by the plugin's own cross-field checks.
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(field_error(field, message));

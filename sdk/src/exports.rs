@@ -93,3 +93,75 @@ macro_rules! export_widget {
         $crate::bindings::widget::export_widget_world!($ty with_types_in $crate::bindings::widget);
     };
 }
+
+/// The `cobrowse` kind: the recorder and viewer scripts, and the filter every recorded event passes.
+#[cfg(feature = "cobrowse")]
+pub mod cobrowse {
+    pub use crate::bindings::cobrowse::exports::natter::plugin::cobrowse_plugin::{
+        Asset, Filtered,
+    };
+
+    /// A co-browse plugin. Every function is called with a configuration that passed
+    /// [`Plugin::validate_config`](crate::Plugin::validate_config), but a plugin must still not trust it.
+    pub trait Cobrowse: crate::Plugin {
+        /// The recorder (visitor side) or viewer (agent side) script.
+        fn asset_script(config: &str, which: Asset) -> Result<String, String>;
+
+        /// Filters one recorded event; `state` is what the previous call of this session returned.
+        fn filter_event(config: &str, state: &str, event: &str) -> Result<Filtered, String>;
+    }
+}
+
+#[cfg(feature = "cobrowse")]
+pub use cobrowse::Cobrowse;
+
+/// Exports a type implementing [`Plugin`] and [`Cobrowse`] as the component's `cobrowse` world.
+///
+/// Call it once, at the root of the plugin crate: `natter_sdk::export_cobrowse!(MyCobrowse);`
+#[cfg(feature = "cobrowse")]
+#[macro_export]
+macro_rules! export_cobrowse {
+    ($ty:ident) => {
+        const _: () = {
+            use $crate::bindings::cobrowse::exports::natter::plugin::cobrowse_plugin::Guest;
+
+            impl Guest for $ty {
+                fn manifest() -> $crate::types::Manifest {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::manifest()
+                }
+
+                fn config_schema() -> ::std::string::String {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::config_schema()
+                }
+
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::types::FieldError>> {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::validate_config(&config)
+                }
+
+                fn asset_script(
+                    config: ::std::string::String,
+                    which: $crate::cobrowse::Asset,
+                ) -> ::std::result::Result<::std::string::String, ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Cobrowse>::asset_script(&config, which)
+                }
+
+                fn filter_event(
+                    config: ::std::string::String,
+                    state: ::std::string::String,
+                    event: ::std::string::String,
+                ) -> ::std::result::Result<$crate::cobrowse::Filtered, ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Cobrowse>::filter_event(&config, &state, &event)
+                }
+            }
+        };
+        #[cfg(target_arch = "wasm32")]
+        $crate::bindings::cobrowse::export_cobrowse_world!($ty with_types_in $crate::bindings::cobrowse);
+    };
+}

@@ -21,6 +21,8 @@ pub mod script;
 
 pub use crate::bindings::natter::plugin::types;
 pub use crate::exports::Plugin;
+#[cfg(feature = "cobrowse")]
+pub use crate::exports::{Cobrowse, cobrowse};
 #[cfg(feature = "widget")]
 pub use crate::exports::{Widget, widget};
 pub use crate::types::{FieldError, Manifest, PluginKind};

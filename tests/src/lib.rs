@@ -37,6 +37,8 @@ pub struct TestServer {
     pub dir: PathBuf,
     pub database_url: String,
     pub clock: Arc<ManualClock>,
+    /// Every co-browse event a visitor sent, as the server received it (before its filter).
+    pub cobrowse_received: Arc<std::sync::Mutex<Vec<String>>>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
     _temp: Option<Arc<tempfile::TempDir>>,
@@ -135,7 +137,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let overrides = if system_clock {
+        let mut overrides = if system_clock {
             natter_core::Overrides::default()
         } else {
             natter_core::Overrides {
@@ -143,6 +145,11 @@ impl TestServer {
                 ..Default::default()
             }
         };
+        let cobrowse_received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = cobrowse_received.clone();
+        overrides.cobrowse_tap = Some(Arc::new(move |raw: &str| {
+            seen.lock().unwrap().push(raw.to_string());
+        }));
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             let stop = async {
@@ -158,6 +165,7 @@ impl TestServer {
             dir: data.path.clone(),
             database_url: data.database_url(),
             clock,
+            cobrowse_received,
             shutdown: Some(tx),
             handle: Some(handle),
             _temp: Some(data.temp.clone()),

@@ -205,7 +205,10 @@
         loadAgents();
         break;
       case "error": onError(f); break;
-      default: break;
+      default:
+        // Co-browse frames go to the co-browse panel (cobrowse.js).
+        if (f.type.indexOf("cobrowse_") === 0 && window.NatterConsoleCobrowse) { window.NatterConsoleCobrowse.handle(f); }
+        break;
     }
   }
 
@@ -411,6 +414,7 @@
     renderList();
     renderChat();
     renderCounts();
+    if (window.NatterConsoleCobrowse) { window.NatterConsoleCobrowse.render(); }
   }
 
   function renderMe() {
@@ -693,6 +697,9 @@
   });
   window.addEventListener("online", () => { if (!welcomed) { retry = 0; connect(); } });
   setInterval(renderList, 30000);
+
+  // What the co-browse panel (cobrowse.js) needs of the console.
+  window.NatterConsole = { send: send, current: () => state.current, notice: notice };
 
   try { state.wantedStatus = localStorage.getItem("natter.console.status") === "away" ? "away" : "available"; } catch (_) { /* private mode */ }
   renderPresence();

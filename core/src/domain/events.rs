@@ -42,4 +42,6 @@ pub enum RealtimeEvent {
     },
     /// A rule or override changed: every widget re-decides its visibility.
     VisibilityInputsChanged,
+    /// Co-browsing: requests, session states, recorded events, guidance and control.
+    Cobrowse(crate::domain::cobrowse::CobrowseEvent),
 }

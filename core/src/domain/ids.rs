@@ -91,3 +91,8 @@ uuid_id!(
     /// One event on its way to one webhook endpoint.
     DeliveryId
 );
+
+uuid_id!(
+    /// A co-browse session: one agent seeing one visitor's page, from request to end.
+    CobrowseSessionId
+);

@@ -199,7 +199,7 @@ impl Widgets {
 }
 
 /// The `default` of each top-level property of a JSON Schema.
-fn defaults(schema: &Value) -> Map<String, Value> {
+pub(crate) fn defaults(schema: &Value) -> Map<String, Value> {
     schema["properties"]
         .as_object()
         .map(|properties| {

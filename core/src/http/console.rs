@@ -17,6 +17,7 @@ const CONSOLE_JS: &str = include_str!("../../assets/console/console.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
 const LOGIN_HTML: &str = include_str!("../../assets/console/login.html");
 const LOGIN_JS: &str = include_str!("../../assets/console/login.js");
+const COBROWSE_JS: &str = include_str!("../../assets/console/cobrowse.js");
 
 /// The sign-in page's empty error line, replaced by a message when a form sign-in fails.
 const LOGIN_ERROR_SLOT: &str =
@@ -95,6 +96,12 @@ fn login_page_with_error(message: &'static str) -> String {
 /// `GET /agent/console.js`
 pub async fn script() -> Response {
     static_asset(CONSOLE_JS, "text/javascript; charset=utf-8")
+}
+
+/// `GET /agent/cobrowse.js`: the console's co-browse panel (the replay itself is the plugin's
+/// `/cobrowse/viewer.js`).
+pub async fn cobrowse_script() -> Response {
+    static_asset(COBROWSE_JS, "text/javascript; charset=utf-8")
 }
 
 /// `GET /agent/login.js`

@@ -264,3 +264,18 @@ impl From<WidgetError> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::cobrowse::CobrowseError> for ApiError {
+    fn from(err: crate::domain::cobrowse::CobrowseError) -> Self {
+        use crate::domain::cobrowse::CobrowseError;
+        match err {
+            // The same shape as the widget's: the plugin's field errors become one 422.
+            CobrowseError::Invalid(errors) => WidgetError::Invalid(errors).into(),
+            CobrowseError::Plugin(PluginError::NotFound(name)) => ApiError::PluginUnavailable(
+                format!("the co-browse plugin \"{name}\" is not loaded"),
+            ),
+            CobrowseError::Plugin(plugin) => plugin.into(),
+            CobrowseError::Domain(domain) => domain.into(),
+        }
+    }
+}

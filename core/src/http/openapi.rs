@@ -4,6 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::http::cobrowse;
 use crate::http::{
     agents, conversations, dto, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
     widget,
@@ -27,6 +28,7 @@ use crate::http::{
         widget::get_config, widget::put_config,
         plugins::list, plugins::enable,
         mail::deliveries, mail::transcript, mail::offline_message, mail::visitor_transcript,
+        cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
     modifiers(&BearerAuth),

@@ -25,9 +25,10 @@ use crate::plugins::engine::{self, EpochTicker};
 use crate::plugins::error::{FailureKind, PluginError};
 use crate::plugins::limits::{CallLimiter, Limits};
 use crate::plugins::v0_1::WidgetAdapter;
+use crate::plugins::v0_1::cobrowse::CobrowseAdapter;
 use crate::plugins::{
-    FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
-    WidgetAction,
+    CobrowseAsset, FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext,
+    Rendered, WidgetAction,
 };
 
 /// How often the plugin folder is checked for new, replaced or removed files.
@@ -99,6 +100,41 @@ pub struct HostOptions {
 /// The versioned adapter a plugin was linked with.
 enum Adapter {
     Widget0_1(WidgetAdapter),
+    Cobrowse0_1(CobrowseAdapter),
+}
+
+impl Adapter {
+    fn manifest(&self, store: &mut Store<CallState>) -> wasmtime::Result<Manifest> {
+        match self {
+            Adapter::Widget0_1(a) => a.manifest(store),
+            Adapter::Cobrowse0_1(a) => a.manifest(store),
+        }
+    }
+
+    fn config_schema(&self, store: &mut Store<CallState>) -> wasmtime::Result<String> {
+        match self {
+            Adapter::Widget0_1(a) => a.config_schema(store),
+            Adapter::Cobrowse0_1(a) => a.config_schema(store),
+        }
+    }
+
+    fn validate_config(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), Vec<FieldError>>> {
+        match self {
+            Adapter::Widget0_1(a) => a.validate_config(store, config),
+            Adapter::Cobrowse0_1(a) => a.validate_config(store, config),
+        }
+    }
+}
+
+/// A call's answer that the adapter of the wrong kind cannot give (the kind is checked before the call).
+fn wrong_adapter<R>() -> wasmtime::Result<Result<R, String>> {
+    Err(wasmtime::Error::msg(
+        "the plugin's adapter is not of the kind called",
+    ))
 }
 
 /// A plugin compiled, checked and ready to call.
@@ -457,22 +493,76 @@ impl PluginHost {
         Ok(())
     }
 
-    /// Checks a configuration document with the plugin's `validate-config`.
+    /// Checks a configuration document with the plugin's `validate-config` (any kind).
     pub async fn validate_config(
         &self,
         name: &str,
         config: &str,
     ) -> Result<Result<(), Vec<FieldError>>, PluginError> {
+        let kind = self
+            .get(name)
+            .map(|p| p.manifest.kind)
+            .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
         let config = config.to_string();
         let input = config.len();
         self.call(
             name,
-            PluginKind::Widget,
+            kind,
             input,
             field_errors_size,
-            move |adapter, store| {
-                let Adapter::Widget0_1(widget) = adapter;
-                Ok(Ok(widget.validate_config(store, &config)?))
+            move |adapter, store| Ok(Ok(adapter.validate_config(store, &config)?)),
+        )
+        .await
+    }
+
+    /// A co-browse plugin's recorder or viewer script; also answers with the plugin's generation.
+    pub async fn cobrowse_asset(
+        &self,
+        name: &str,
+        config: &str,
+        which: CobrowseAsset,
+    ) -> Result<(String, u64), PluginError> {
+        let generation = self
+            .get(name)
+            .map(|p| p.generation)
+            .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
+        let config = config.to_string();
+        let script = self
+            .call(
+                name,
+                PluginKind::Cobrowse,
+                config.len(),
+                String::len,
+                move |adapter, store| match adapter {
+                    Adapter::Cobrowse0_1(a) => a.asset_script(store, &config, which),
+                    Adapter::Widget0_1(_) => wrong_adapter(),
+                },
+            )
+            .await?;
+        Ok((script, generation))
+    }
+
+    /// Passes one recorded event through a co-browse plugin's filter: the event to forward (`None`:
+    /// dropped) and the session's next filter state.
+    pub async fn cobrowse_filter(
+        &self,
+        name: &str,
+        config: &str,
+        state: &str,
+        event: &str,
+    ) -> Result<(Option<String>, String), PluginError> {
+        let (config, state, event) = (config.to_string(), state.to_string(), event.to_string());
+        let input = config.len() + state.len() + event.len();
+        self.call(
+            name,
+            PluginKind::Cobrowse,
+            input,
+            |(event, state): &(Option<String>, String)| {
+                event.as_ref().map_or(0, String::len) + state.len()
+            },
+            move |adapter, store| match adapter {
+                Adapter::Cobrowse0_1(a) => a.filter_event(store, &config, &state, &event),
+                Adapter::Widget0_1(_) => wrong_adapter(),
             },
         )
         .await
@@ -498,9 +588,9 @@ impl PluginHost {
                 PluginKind::Widget,
                 input,
                 rendered_size,
-                move |adapter, store| {
-                    let Adapter::Widget0_1(widget) = adapter;
-                    widget.render(store, &config, &ctx)
+                move |adapter, store| match adapter {
+                    Adapter::Widget0_1(widget) => widget.render(store, &config, &ctx),
+                    Adapter::Cobrowse0_1(_) => wrong_adapter(),
                 },
             )
             .await?;
@@ -521,9 +611,9 @@ impl PluginHost {
             PluginKind::Widget,
             input,
             |actions: &Vec<WidgetAction>| actions_size(actions),
-            move |adapter, store| {
-                let Adapter::Widget0_1(widget) = adapter;
-                widget.on_visitor_event(store, &config, event)
+            move |adapter, store| match adapter {
+                Adapter::Widget0_1(widget) => widget.on_visitor_event(store, &config, event),
+                Adapter::Cobrowse0_1(_) => wrong_adapter(),
             },
         )
         .await
@@ -789,25 +879,33 @@ pub(crate) fn load_component(
     let component = Component::new(engine, bytes)
         .map_err(|e| PluginError::invalid(hint, format!("does not compile: {e:#}")))?;
     let (kind, version) = plugin_export(engine, &component, hint)?;
-    if kind != PluginKind::Widget {
-        return Err(PluginError::invalid(
-            hint,
-            format!(
-                "{} plugins are not loaded by this server yet",
-                kind.as_str()
-            ),
-        ));
-    }
-    let adapter = WidgetAdapter::link(engine, &component).map_err(|e| {
+    let unlinkable = |e: wasmtime::Error| {
         PluginError::invalid(
             hint,
-            format!("its imports cannot be satisfied (plugins get natter:plugin/host only, no WASI): {e:#}"),
+            format!(
+                "its imports cannot be satisfied (plugins get natter:plugin/host only, no WASI): {e:#}"
+            ),
         )
-    })?;
-    let adapter = Adapter::Widget0_1(adapter);
+    };
+    let adapter = match kind {
+        PluginKind::Widget => {
+            Adapter::Widget0_1(WidgetAdapter::link(engine, &component).map_err(unlinkable)?)
+        }
+        PluginKind::Cobrowse => {
+            Adapter::Cobrowse0_1(CobrowseAdapter::link(engine, &component).map_err(unlinkable)?)
+        }
+        PluginKind::Integration => {
+            return Err(PluginError::invalid(
+                hint,
+                format!(
+                    "{} plugins are not loaded by this server yet",
+                    kind.as_str()
+                ),
+            ));
+        }
+    };
     let mut store = new_store(engine, limits, state);
-    let Adapter::Widget0_1(widget) = &adapter;
-    let manifest = widget.manifest(&mut store).map_err(|e| {
+    let manifest = adapter.manifest(&mut store).map_err(|e| {
         PluginError::invalid(
             hint,
             format!("manifest(): {}", call::classify(hint, &e, store.data())),
@@ -815,7 +913,7 @@ pub(crate) fn load_component(
     })?;
     check_manifest(&manifest, kind, &version, hint)?;
     let mut store = new_store(engine, limits, fresh(store.into_data()));
-    let schema = widget.config_schema(&mut store).map_err(|e| {
+    let schema = adapter.config_schema(&mut store).map_err(|e| {
         PluginError::invalid(
             hint,
             format!(

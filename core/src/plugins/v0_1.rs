@@ -16,6 +16,8 @@ wasmtime::component::bindgen!({
     world: "widget",
 });
 
+pub mod cobrowse;
+
 use exports::natter::plugin::widget_plugin as widget;
 use natter::plugin::{host, types};
 
@@ -41,18 +43,7 @@ impl WidgetAdapter {
         let m = instance
             .natter_plugin_widget_plugin()
             .call_manifest(store)?;
-        Ok(Manifest {
-            name: m.name,
-            version: m.version,
-            kind: match m.kind {
-                types::PluginKind::Widget => PluginKind::Widget,
-                types::PluginKind::Cobrowse => PluginKind::Cobrowse,
-                types::PluginKind::Integration => PluginKind::Integration,
-            },
-            api_version: m.api_version,
-            capabilities: m.capabilities,
-            description: m.description,
-        })
+        Ok(manifest(m))
     }
 
     pub fn config_schema(&self, store: &mut Store<CallState>) -> wasmtime::Result<String> {
@@ -71,15 +62,7 @@ impl WidgetAdapter {
         let answer = instance
             .natter_plugin_widget_plugin()
             .call_validate_config(store, &config.to_owned())?;
-        Ok(answer.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| FieldError {
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect()
-        }))
+        Ok(answer.map_err(field_errors))
     }
 
     pub fn render(
@@ -171,6 +154,32 @@ fn visitor_event(event: HookEvent) -> types::VisitorEvent {
             }
         },
     }
+}
+
+/// The host's manifest from this version's, whatever the world.
+pub(crate) fn manifest(m: types::Manifest) -> Manifest {
+    Manifest {
+        name: m.name,
+        version: m.version,
+        kind: match m.kind {
+            types::PluginKind::Widget => PluginKind::Widget,
+            types::PluginKind::Cobrowse => PluginKind::Cobrowse,
+            types::PluginKind::Integration => PluginKind::Integration,
+        },
+        api_version: m.api_version,
+        capabilities: m.capabilities,
+        description: m.description,
+    }
+}
+
+pub(crate) fn field_errors(errors: Vec<types::FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| FieldError {
+            field: e.field,
+            message: e.message,
+        })
+        .collect()
 }
 
 impl types::Host for CallState {}

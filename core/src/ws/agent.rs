@@ -12,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::app::AppState;
 use crate::bus::SharedEvent;
 use crate::domain::DomainError;
+use crate::domain::cobrowse::CobrowseError;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId};
 use crate::domain::model::{Agent, AuthorKind, ConversationFilter, ConversationStatus};
@@ -137,6 +138,13 @@ impl AgentSession {
         if !conn.send(&welcome).await {
             return false;
         }
+        // Live co-browse sessions, so a console that reconnects can reopen its viewer (and ask for a
+        // fresh snapshot).
+        for view in self.state.cobrowse.sessions() {
+            if !conn.send(&ServerFrame::CobrowseState(view)).await {
+                return false;
+            }
+        }
         for entry in resume {
             if !self
                 .sync(conn, ConversationId(entry.conversation_id), entry.last_seq)
@@ -257,6 +265,39 @@ impl AgentSession {
                 }
             }
             AgentFrame::Ping => conn.send(&ServerFrame::Pong).await,
+            AgentFrame::CobrowseRequest { conversation_id } => {
+                let id = ConversationId(conversation_id);
+                match self.state.cobrowse.request(&self.agent, id).await {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&cobrowse_error_frame(e)).await,
+                }
+            }
+            AgentFrame::CobrowseSnapshot { conversation_id } => {
+                match self
+                    .state
+                    .cobrowse
+                    .snapshot(ConversationId(conversation_id))
+                {
+                    Ok(()) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            AgentFrame::CobrowseControl {
+                conversation_id,
+                control,
+            } => match self
+                .state
+                .cobrowse
+                .control(ConversationId(conversation_id), control)
+            {
+                Ok(()) => true,
+                Err(e) => conn.send(&domain_error_frame(e, None)).await,
+            },
+            AgentFrame::CobrowseEnd { conversation_id } => {
+                let id = ConversationId(conversation_id);
+                self.state.cobrowse.agent_end(&self.agent, id).await;
+                true
+            }
         }
     }
 
@@ -280,6 +321,23 @@ impl AgentSession {
         match ServerFrame::from_event(&event) {
             Some(frame) => conn.send(&frame).await,
             None => true,
+        }
+    }
+}
+
+fn cobrowse_error_frame(error: CobrowseError) -> ServerFrame {
+    match error {
+        CobrowseError::Domain(e) => domain_error_frame(e, None),
+        CobrowseError::Invalid(_) => ServerFrame::error(
+            "cobrowse_unavailable",
+            "the co-browse configuration is not valid; an admin must fix it",
+        ),
+        CobrowseError::Plugin(e) => {
+            tracing::warn!(error = %e, "co-browse plugin unavailable");
+            ServerFrame::error(
+                "cobrowse_unavailable",
+                "co-browsing is not available right now",
+            )
         }
     }
 }

@@ -44,6 +44,12 @@ impl Connection {
         }
     }
 
+    /// Changes the largest frame accepted from now on (a visitor socket in a co-browse session takes
+    /// page snapshots).
+    pub fn set_max_frame_bytes(&mut self, max: usize) {
+        self.max_frame_bytes = max;
+    }
+
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Incoming<T> {
         let Some(Ok(message)) = self.socket.recv().await else {
             return Incoming::Closed;

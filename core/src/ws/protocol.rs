@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::cobrowse::{CobrowseEvent, ControlAction, SessionView};
 use crate::domain::events::{Author, RealtimeEvent};
+use crate::domain::ids::CobrowseSessionId;
 use crate::domain::model::{AgentStatus, PageInfo};
 use crate::http::dto::{AgentDto, ConversationDto, MessageDto};
 
@@ -40,6 +42,24 @@ pub enum VisitorFrame {
         seq: i64,
     },
     Ping,
+    /// The visitor's answer to a co-browse request.
+    CobrowseConsent {
+        session_id: CobrowseSessionId,
+        granted: bool,
+    },
+    /// Recorded rrweb events, oldest first.
+    CobrowseEvents {
+        session_id: CobrowseSessionId,
+        events: Vec<serde_json::Value>,
+    },
+    /// The visitor grants or revokes remote control.
+    CobrowseControlGrant {
+        session_id: CobrowseSessionId,
+        granted: bool,
+    },
+    CobrowseEnd {
+        session_id: CobrowseSessionId,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -84,6 +104,22 @@ pub enum AgentFrame {
         conversation_id: Uuid,
     },
     Ping,
+    /// Asks the visitor to share their page; while a session is active, asks for a fresh snapshot.
+    CobrowseRequest {
+        conversation_id: Uuid,
+    },
+    /// Asks the visitor's recorder for a full snapshot (the viewer was opened late or reloaded).
+    CobrowseSnapshot {
+        conversation_id: Uuid,
+    },
+    /// Pointer, highlight, or (granted) scroll, click, input: `"control": {"action": "click", "id": 12}`.
+    CobrowseControl {
+        conversation_id: Uuid,
+        control: ControlAction,
+    },
+    CobrowseEnd {
+        conversation_id: Uuid,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -142,6 +178,34 @@ pub enum ServerFrame {
         client_id: Option<String>,
     },
     Pong,
+    /// To the visitor: an agent asks to see the page; show `consent_text`.
+    CobrowseRequest {
+        conversation_id: Uuid,
+        session_id: Uuid,
+        consent_text: String,
+        /// Whether the visitor may be offered to grant remote control.
+        allow_control: bool,
+    },
+    /// To both sides: where a session stands (`requested`, `active`, `declined`, `ended`).
+    CobrowseState(SessionView),
+    /// To agents: filtered recorder events for the viewer.
+    CobrowseEvents {
+        conversation_id: Uuid,
+        session_id: Uuid,
+        events: std::sync::Arc<Vec<serde_json::Value>>,
+    },
+    /// To the visitor: take a full snapshot.
+    CobrowseSnapshot {
+        conversation_id: Uuid,
+        session_id: Uuid,
+    },
+    /// To the visitor: the agent's pointer, highlight or granted control.
+    CobrowseControl {
+        conversation_id: Uuid,
+        session_id: Uuid,
+        #[serde(flatten)]
+        action: ControlAction,
+    },
 }
 
 impl ServerFrame {
@@ -184,6 +248,49 @@ impl ServerFrame {
                 online: *online,
                 available: *available,
             }),
+            RealtimeEvent::Cobrowse(event) => Self::from_cobrowse(event),
         })
+    }
+
+    fn from_cobrowse(event: &CobrowseEvent) -> Self {
+        match event {
+            CobrowseEvent::Request {
+                conversation_id,
+                session_id,
+                consent_text,
+                allow_control,
+            } => ServerFrame::CobrowseRequest {
+                conversation_id: conversation_id.0,
+                session_id: session_id.0,
+                consent_text: consent_text.clone(),
+                allow_control: *allow_control,
+            },
+            CobrowseEvent::State(view) => ServerFrame::CobrowseState(view.clone()),
+            CobrowseEvent::Events {
+                conversation_id,
+                session_id,
+                events,
+            } => ServerFrame::CobrowseEvents {
+                conversation_id: conversation_id.0,
+                session_id: session_id.0,
+                events: events.clone(),
+            },
+            CobrowseEvent::Snapshot {
+                conversation_id,
+                session_id,
+            } => ServerFrame::CobrowseSnapshot {
+                conversation_id: conversation_id.0,
+                session_id: session_id.0,
+            },
+            CobrowseEvent::Control {
+                conversation_id,
+                session_id,
+                action,
+            } => ServerFrame::CobrowseControl {
+                conversation_id: conversation_id.0,
+                session_id: session_id.0,
+                action: action.clone(),
+            },
+        }
     }
 }

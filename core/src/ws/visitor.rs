@@ -17,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::app::AppState;
 use crate::bus::SharedEvent;
 use crate::domain::DomainError;
+use crate::domain::cobrowse::{CobrowseEvent, SessionStatus};
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{ConversationId, VisitorId};
 use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, PageInfo, Site, Visitor};
@@ -50,11 +51,12 @@ pub async fn upgrade(
     if !origin_allowed(&site, &headers) {
         return Err(ApiError::OriginNotAllowed);
     }
-    let max = state.config.server.max_frame_bytes;
+    // A generous transport cap (a co-browse snapshot is the largest frame); the protocol's own limit is
+    // checked per frame with a clean close.
+    let max = (state.config.server.max_frame_bytes * 4).max(state.config.cobrowse.max_frame_bytes);
     Ok(ws
-        // A generous transport cap; the protocol's own limit is checked per frame with a clean close.
-        .max_message_size(max * 4)
-        .max_frame_size(max * 4)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| run(state, site, socket))
         .into_response())
 }
@@ -145,6 +147,7 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         session.serve(&mut conn, &mut own, &mut everyone).await;
     }
     session.state.visibility.visitor_disconnected(visitor);
+    session.state.cobrowse.visitor_left(visitor).await;
 }
 
 /// What the visitor's rules know about them, from storage and their hello.
@@ -353,7 +356,57 @@ impl VisitorSession {
                 true
             }
             VisitorFrame::Ping => conn.send(&ServerFrame::Pong).await,
+            VisitorFrame::CobrowseConsent {
+                session_id,
+                granted,
+            } => {
+                let cobrowse = &self.state.cobrowse;
+                match cobrowse.consent(self.visitor, session_id, granted).await {
+                    Ok(_) => {
+                        if granted {
+                            conn.set_max_frame_bytes(self.cobrowse_frame_bytes());
+                        }
+                        true
+                    }
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            VisitorFrame::CobrowseEvents { session_id, events } => {
+                let cobrowse = &self.state.cobrowse;
+                match cobrowse.events(self.visitor, session_id, events).await {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            VisitorFrame::CobrowseControlGrant {
+                session_id,
+                granted,
+            } => {
+                let cobrowse = &self.state.cobrowse;
+                match cobrowse
+                    .grant_control(self.visitor, session_id, granted)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(e) => conn.send(&domain_error_frame(e, None)).await,
+                }
+            }
+            VisitorFrame::CobrowseEnd { session_id } => {
+                self.state
+                    .cobrowse
+                    .visitor_end(self.visitor, session_id)
+                    .await;
+                true
+            }
         }
+    }
+
+    fn cobrowse_frame_bytes(&self) -> usize {
+        let config = &self.state.config;
+        config
+            .cobrowse
+            .max_frame_bytes
+            .max(config.server.max_frame_bytes)
     }
 
     /// Sends a live event to the visitor. A subscriber that lagged closes: the client resumes by seq.
@@ -392,6 +445,15 @@ impl VisitorSession {
                 self.send_event(conn, &event).await && self.redecide(conn).await
             }
             RealtimeEvent::Typing { .. } | RealtimeEvent::Read { .. } => {
+                self.send_event(conn, &event).await
+            }
+            // Co-browse events come on the visitor's own topic only.
+            RealtimeEvent::Cobrowse(cobrowse) => {
+                if let CobrowseEvent::State(view) = cobrowse
+                    && matches!(view.status, SessionStatus::Ended | SessionStatus::Declined)
+                {
+                    conn.set_max_frame_bytes(self.state.config.server.max_frame_bytes);
+                }
                 self.send_event(conn, &event).await
             }
         }

@@ -323,6 +323,66 @@
     pong: function () {}
   };
 
+  // ---- co-browsing: the consent question lives here; the recorder script is fetched only once the
+  // visitor agreed, so pages without a session never load it ----
+  var cob = { session: null, ctl: null, prompt: null };
+  function cobrowseClosePrompt() {
+    if (cob.prompt && cob.prompt.parentNode) cob.prompt.parentNode.removeChild(cob.prompt);
+    cob.prompt = null;
+  }
+  function cobrowseAsk(f) {
+    if (cob.ctl) return;
+    cobrowseClosePrompt();
+    cob.session = f.session_id;
+    var allow = h('button', { type: 'button', class: 'cb-allow', 'data-testid': 'natter-cobrowse-allow', text: 'Allow' });
+    var decline = h('button', { type: 'button', 'data-testid': 'natter-cobrowse-decline', text: 'Decline' });
+    cob.prompt = h('div', { class: 'cb-consent', role: 'alertdialog', 'aria-live': 'assertive',
+      'data-testid': 'natter-cobrowse-consent' }, [h('p', { text: f.consent_text }),
+      h('div', { class: 'cb-actions' }, [decline, allow])]);
+    root.appendChild(cob.prompt);
+    decline.addEventListener('click', function () {
+      send({ type: 'cobrowse_consent', session_id: f.session_id, granted: false });
+      cobrowseClosePrompt();
+      cob.session = null;
+    });
+    allow.addEventListener('click', function () {
+      cobrowseClosePrompt();
+      send({ type: 'cobrowse_consent', session_id: f.session_id, granted: true });
+      cobrowseLoad(f);
+    });
+  }
+  function cobrowseLoad(f) {
+    function go() {
+      if (cob.session !== f.session_id || !win.NatterCobrowse || cob.ctl) return;
+      cob.ctl = win.NatterCobrowse.start({ sessionId: f.session_id, send: send, allowControl: !!f.allow_control,
+        texts: { active: 'An agent sees this page', grant: 'Let the agent control', revoke: 'Take back control',
+          end: 'End' },
+        onStop: function () { cob.ctl = null; cob.session = null; } });
+    }
+    if (win.NatterCobrowse) { go(); return; }
+    var tag = doc.createElement('script');
+    tag.src = base + '/cobrowse/recorder.js';
+    tag.async = true;
+    tag.onload = go;
+    (doc.head || doc.body).appendChild(tag);
+  }
+  function cobrowseFrame(f) {
+    if (f.type === 'cobrowse_request') { cobrowseAsk(f); return; }
+    if (f.session_id !== cob.session) return;
+    if (f.type === 'cobrowse_state' && (f.status === 'ended' || f.status === 'declined')) {
+      cobrowseClosePrompt();
+      var ctl = cob.ctl;
+      cob.ctl = null;
+      cob.session = null;
+      if (ctl) ctl.handle({ type: 'cobrowse_ended' });
+      return;
+    }
+    if (cob.ctl) cob.ctl.handle(f);
+  }
+  ['cobrowse_request', 'cobrowse_state', 'cobrowse_snapshot', 'cobrowse_control'].forEach(function (type) {
+    handlers[type] = cobrowseFrame;
+  });
+
   function renderStatus() {
     var message = '';
     if (s.stopped) message = t.unavailable;
