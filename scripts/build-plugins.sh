@@ -80,6 +80,7 @@ mkdir -p "$dist/fixtures"
 rm -f "$dist"/*.wasm "$dist"/fixtures/*.wasm
 out="$target/$wasm_target/release"
 pairs=("$out/natter_plugin_webchat.wasm" "$dist/webchat.wasm")
+pairs+=("$out/natter_plugin_agent_sync.wasm" "$dist/agent-sync.wasm")
 for dir in "$plugins"/fixtures/*/; do
   name="$(basename "$dir")"
   pairs+=("$out/natter_plugin_fixture_${name//-/_}.wasm" "$dist/fixtures/$name.wasm")

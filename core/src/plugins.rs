@@ -15,7 +15,9 @@ pub mod capabilities;
 pub mod engine;
 pub mod error;
 pub mod host;
+pub mod integration;
 pub mod limits;
+pub mod platform;
 #[cfg(test)]
 mod tests;
 mod v0_1;
@@ -32,10 +34,16 @@ use crate::plugins::capabilities::Grants;
 
 /// The built-in plugins, built from `plugins/*` into `plugins/dist` and compiled into the binary, so a
 /// server needs no wasm toolchain. A folder plugin with the same manifest name replaces one.
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "webchat",
-    bytes: include_bytes!("../../plugins/dist/webchat.wasm"),
-}];
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "webchat",
+        bytes: include_bytes!("../../plugins/dist/webchat.wasm"),
+    },
+    Builtin {
+        name: "agent-sync",
+        bytes: include_bytes!("../../plugins/dist/agent-sync.wasm"),
+    },
+];
 
 impl HostOptions {
     /// The host as the configuration sets it up: the built-ins, the folder, the limits and grants.
@@ -47,11 +55,18 @@ impl HostOptions {
             dir: loaded.plugins_dir(),
             builtins: BUILTINS.to_vec(),
             data,
+            platform: None,
         }
+    }
+
+    /// Gives integration plugins' host functions the platform's data (the server's store).
+    pub fn with_platform(mut self, platform: Arc<dyn platform::Platform>) -> Self {
+        self.platform = Some(platform);
+        self
     }
 }
 
-/// What a plugin is for. One WIT world per kind; 0.1 loads `widget` only.
+/// What a plugin is for. One WIT world per kind; 0.1 loads `widget` and `integration`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {

@@ -23,8 +23,11 @@ use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
 use crate::plugins::engine::{self, EpochTicker};
 use crate::plugins::error::{FailureKind, PluginError};
+use crate::plugins::integration::{PluginRoute, Registration};
 use crate::plugins::limits::{CallLimiter, Limits};
+use crate::plugins::platform::Platform;
 use crate::plugins::v0_1::WidgetAdapter;
+use crate::plugins::v0_1::integration::IntegrationAdapter;
 use crate::plugins::{FieldError, Manifest, PluginKind, RenderContext, Rendered};
 
 /// How often the plugin folder is checked for new, replaced or removed files.
@@ -91,11 +94,24 @@ pub struct HostOptions {
     pub dir: Option<PathBuf>,
     pub builtins: Vec<Builtin>,
     pub data: Arc<dyn PluginData>,
+    /// What integration host functions reach (agents, ...); `None` answers them `unavailable`.
+    pub platform: Option<Arc<dyn Platform>>,
 }
 
 /// The versioned adapter a plugin was linked with.
-enum Adapter {
+pub(crate) enum Adapter {
     Widget0_1(WidgetAdapter),
+    Integration0_1(IntegrationAdapter),
+}
+
+impl Adapter {
+    /// The widget adapter; callers checked the kind, so another one is a host bug reported as a failure.
+    fn widget(&self) -> wasmtime::Result<&WidgetAdapter> {
+        match self {
+            Adapter::Widget0_1(widget) => Ok(widget),
+            Adapter::Integration0_1(_) => Err(wasmtime::Error::msg("not a widget plugin")),
+        }
+    }
 }
 
 /// A plugin compiled, checked and ready to call.
@@ -109,6 +125,8 @@ pub struct Loaded {
     schema: String,
     adapter: Adapter,
     health: Health,
+    /// An integration plugin's checked routes; empty for other kinds.
+    routes: Vec<PluginRoute>,
 }
 
 #[derive(Default)]
@@ -138,6 +156,11 @@ impl Loaded {
         &self.schema
     }
 
+    /// The REST routes an integration plugin serves.
+    pub fn routes(&self) -> &[PluginRoute] {
+        &self.routes
+    }
+
     fn disabled(&self) -> Option<DisabledRecord> {
         self.health.disabled.lock().ok().and_then(|d| d.clone())
     }
@@ -164,6 +187,7 @@ struct Inner {
     grants: Grants,
     dir: Option<PathBuf>,
     data: Arc<dyn PluginData>,
+    platform: Option<Arc<dyn Platform>>,
     registry: RwLock<Registry>,
     permits: Semaphore,
     reloading: tokio::sync::Mutex<()>,
@@ -193,6 +217,7 @@ impl PluginHost {
                 grants: options.grants,
                 dir: options.dir,
                 data: options.data,
+                platform: options.platform,
                 registry: RwLock::new(Registry::default()),
                 permits: Semaphore::new(engine::CONCURRENT_CALLS as usize),
                 reloading: tokio::sync::Mutex::new(()),
@@ -467,10 +492,7 @@ impl PluginHost {
             PluginKind::Widget,
             input,
             field_errors_size,
-            move |adapter, store| {
-                let Adapter::Widget0_1(widget) = adapter;
-                Ok(Ok(widget.validate_config(store, &config)?))
-            },
+            move |adapter, store| Ok(Ok(adapter.widget()?.validate_config(store, &config)?)),
         )
         .await
     }
@@ -495,10 +517,7 @@ impl PluginHost {
                 PluginKind::Widget,
                 input,
                 rendered_size,
-                move |adapter, store| {
-                    let Adapter::Widget0_1(widget) = adapter;
-                    widget.render(store, &config, &ctx)
-                },
+                move |adapter, store| adapter.widget()?.render(store, &config, &ctx),
             )
             .await?;
         Ok((rendered, generation))
@@ -507,7 +526,7 @@ impl PluginHost {
     /// Runs `f` on a fresh store of plugin `name`, on a blocking thread, under the plugin's limits.
     /// `f` answers `Ok(Err(message))` when the plugin itself answered with an error; `output_bytes`
     /// measures a successful answer against the payload cap.
-    async fn call<R, F>(
+    pub(crate) async fn call<R, F>(
         &self,
         name: &str,
         kind: PluginKind,
@@ -578,6 +597,7 @@ impl PluginHost {
             max_payload_bytes: self.inner.limits.max_payload_bytes,
             denied: None,
             last_error_log: None,
+            platform: self.inner.platform.clone(),
         }
     }
 
@@ -647,6 +667,7 @@ impl PluginHost {
             max_payload_bytes: limits.max_payload_bytes,
             denied: None,
             last_error_log: None,
+            platform: None,
         };
         let hint = hint.to_string();
         tokio::task::spawn_blocking(move || {
@@ -741,25 +762,33 @@ pub(crate) fn load_component(
     let component = Component::new(engine, bytes)
         .map_err(|e| PluginError::invalid(hint, format!("does not compile: {e:#}")))?;
     let (kind, version) = plugin_export(engine, &component, hint)?;
-    if kind != PluginKind::Widget {
-        return Err(PluginError::invalid(
-            hint,
-            format!(
-                "{} plugins are not loaded by this server yet",
-                kind.as_str()
-            ),
-        ));
-    }
-    let adapter = WidgetAdapter::link(engine, &component).map_err(|e| {
+    let linked = match kind {
+        PluginKind::Widget => WidgetAdapter::link(engine, &component).map(Adapter::Widget0_1),
+        PluginKind::Integration => {
+            IntegrationAdapter::link(engine, &component).map(Adapter::Integration0_1)
+        }
+        PluginKind::Cobrowse => {
+            return Err(PluginError::invalid(
+                hint,
+                format!(
+                    "{} plugins are not loaded by this server yet",
+                    kind.as_str()
+                ),
+            ));
+        }
+    };
+    let adapter = linked.map_err(|e| {
         PluginError::invalid(
             hint,
             format!("its imports cannot be satisfied (plugins get natter:plugin/host only, no WASI): {e:#}"),
         )
     })?;
-    let adapter = Adapter::Widget0_1(adapter);
     let mut store = new_store(engine, limits, state);
-    let Adapter::Widget0_1(widget) = &adapter;
-    let manifest = widget.manifest(&mut store).map_err(|e| {
+    let manifest = match &adapter {
+        Adapter::Widget0_1(widget) => widget.manifest(&mut store),
+        Adapter::Integration0_1(integration) => integration.manifest(&mut store),
+    }
+    .map_err(|e| {
         PluginError::invalid(
             hint,
             format!("manifest(): {}", call::classify(hint, &e, store.data())),
@@ -767,7 +796,11 @@ pub(crate) fn load_component(
     })?;
     check_manifest(&manifest, kind, &version, hint)?;
     let mut store = new_store(engine, limits, fresh(store.into_data()));
-    let schema = widget.config_schema(&mut store).map_err(|e| {
+    let schema = match &adapter {
+        Adapter::Widget0_1(widget) => widget.config_schema(&mut store),
+        Adapter::Integration0_1(integration) => integration.config_schema(&mut store),
+    }
+    .map_err(|e| {
         PluginError::invalid(
             hint,
             format!(
@@ -776,6 +809,19 @@ pub(crate) fn load_component(
             ),
         )
     })?;
+    let routes = match &adapter {
+        Adapter::Widget0_1(_) => Vec::new(),
+        Adapter::Integration0_1(integration) => {
+            let mut store = new_store(engine, limits, fresh(store.into_data()));
+            let registration = integration.register(&mut store).map_err(|e| {
+                PluginError::invalid(
+                    hint,
+                    format!("register(): {}", call::classify(hint, &e, store.data())),
+                )
+            })?;
+            check_routes(&manifest.name, registration)?
+        }
+    };
     if serde_json::from_str::<serde_json::Value>(&schema).is_err() {
         return Err(PluginError::invalid(hint, "config-schema() is not JSON"));
     }
@@ -794,7 +840,28 @@ pub(crate) fn load_component(
         schema,
         adapter,
         health: Health::default(),
+        routes,
     })
+}
+
+/// Checks an integration's declared routes; one bad route refuses the plugin, with the reason.
+fn check_routes(plugin: &str, registration: Registration) -> Result<Vec<PluginRoute>, PluginError> {
+    let mut routes: Vec<PluginRoute> = Vec::new();
+    for spec in registration.routes {
+        let route =
+            PluginRoute::check(plugin, spec).map_err(|why| PluginError::invalid(plugin, why))?;
+        if routes
+            .iter()
+            .any(|r| r.method == route.method && r.shape() == route.shape())
+        {
+            return Err(PluginError::invalid(
+                plugin,
+                format!("it declares {} {} twice", route.method.as_str(), route.path),
+            ));
+        }
+        routes.push(route);
+    }
+    Ok(routes)
 }
 
 /// The state of a used store, reset for the next call.

@@ -6,6 +6,9 @@ use wasmtime::{Engine, Store};
 
 use crate::plugins::call::{CallState, ImportError, LogLevel};
 use crate::plugins::{FieldError, Manifest, PluginKind, RenderContext, Rendered};
+use crate::store::agent_sync::SyncedAgent;
+
+pub mod integration;
 
 wasmtime::component::bindgen!({
     path: "../sdk/wit/v0.1",
@@ -37,18 +40,7 @@ impl WidgetAdapter {
         let m = instance
             .natter_plugin_widget_plugin()
             .call_manifest(store)?;
-        Ok(Manifest {
-            name: m.name,
-            version: m.version,
-            kind: match m.kind {
-                types::PluginKind::Widget => PluginKind::Widget,
-                types::PluginKind::Cobrowse => PluginKind::Cobrowse,
-                types::PluginKind::Integration => PluginKind::Integration,
-            },
-            api_version: m.api_version,
-            capabilities: m.capabilities,
-            description: m.description,
-        })
+        Ok(manifest(m))
     }
 
     pub fn config_schema(&self, store: &mut Store<CallState>) -> wasmtime::Result<String> {
@@ -127,6 +119,61 @@ impl host::Host for CallState {
     fn kv_set(&mut self, key: String, value: String) -> Result<(), types::HostError> {
         CallState::kv_set(self, &key, &value).map_err(host_error)
     }
+
+    fn agents_list(&mut self) -> Result<Vec<types::Agent>, types::HostError> {
+        let agents = CallState::agents_list(self).map_err(host_error)?;
+        Ok(agents.iter().map(agent).collect())
+    }
+
+    fn agent_save(&mut self, fields: types::AgentFields) -> Result<types::Agent, types::HostError> {
+        let synced = SyncedAgent {
+            external_id: fields.external_id,
+            email: fields.email,
+            name: fields.name,
+            groups: fields.groups,
+            enabled: fields.enabled,
+        };
+        CallState::agent_save(self, synced)
+            .map(|saved| agent(&saved))
+            .map_err(host_error)
+    }
+}
+
+fn agent(a: &crate::domain::model::Agent) -> types::Agent {
+    types::Agent {
+        id: a.id.0.to_string(),
+        external_id: a.external_id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+        groups: a.groups.clone(),
+        enabled: a.enabled,
+    }
+}
+
+/// The host's own manifest, from any kind's (they share the `types` interface).
+pub(crate) fn manifest(m: types::Manifest) -> Manifest {
+    Manifest {
+        name: m.name,
+        version: m.version,
+        kind: match m.kind {
+            types::PluginKind::Widget => PluginKind::Widget,
+            types::PluginKind::Cobrowse => PluginKind::Cobrowse,
+            types::PluginKind::Integration => PluginKind::Integration,
+        },
+        api_version: m.api_version,
+        capabilities: m.capabilities,
+        description: m.description,
+    }
+}
+
+pub(crate) fn field_errors(errors: Vec<types::FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| FieldError {
+            field: e.field,
+            message: e.message,
+        })
+        .collect()
 }
 
 fn host_error(error: ImportError) -> types::HostError {

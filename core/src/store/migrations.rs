@@ -12,6 +12,8 @@ mod m20261126_000003_create_webhook_tables;
 mod m20261126_000004_add_agent_password_hash;
 #[path = "migrations/m20261126_000005_create_plugin_tables.rs"]
 mod m20261126_000005_create_plugin_tables;
+#[path = "migrations/m20261126_000006_add_agent_groups.rs"]
+mod m20261126_000006_add_agent_groups;
 
 pub struct Migrator;
 
@@ -24,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_create_webhook_tables::Migration),
             Box::new(m20261126_000004_add_agent_password_hash::Migration),
             Box::new(m20261126_000005_create_plugin_tables::Migration),
+            Box::new(m20261126_000006_add_agent_groups::Migration),
         ]
     }
 }
