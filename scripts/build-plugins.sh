@@ -78,10 +78,12 @@ say "installing the co-browse plugin's npm packages (npm ci)"
 (cd "$plugins/cobrowse" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 
 say "building plugins for $wasm_target ($toolchain toolchain)"
-# Two builds: cargo unifies the SDK's features across the crates of one build, and each plugin must link
-# exactly its own kind's world (the co-browse plugin is the only one with the `cobrowse` feature).
-(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" --workspace --exclude natter-plugin-cobrowse)
+# One build per plugin kind: cargo unifies the SDK's features across the crates of one build, and each
+# plugin must link exactly its own kind's world (`cobrowse`, `integration` features of the SDK).
+(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" --workspace \
+  --exclude natter-plugin-cobrowse --exclude natter-plugin-agent-sync)
 (cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-cobrowse)
+(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-agent-sync)
 
 # Rebuilt from source every time: a plugin removed from the workspace loses its dist file too.
 mkdir -p "$dist/fixtures"
@@ -89,6 +91,7 @@ rm -f "$dist"/*.wasm "$dist"/fixtures/*.wasm
 out="$target/$wasm_target/release"
 pairs=("$out/natter_plugin_webchat.wasm" "$dist/webchat.wasm")
 pairs+=("$out/natter_plugin_cobrowse.wasm" "$dist/cobrowse.wasm")
+pairs+=("$out/natter_plugin_agent_sync.wasm" "$dist/agent-sync.wasm")
 for dir in "$plugins"/fixtures/*/; do
   name="$(basename "$dir")"
   pairs+=("$out/natter_plugin_fixture_${name//-/_}.wasm" "$dist/fixtures/$name.wasm")

@@ -73,6 +73,7 @@ async fn main() {
         dir: None,
         builtins: BUILTINS.to_vec(),
         data: Arc::new(store.clone()),
+        platform: None,
     })
     .await
     .unwrap();

@@ -142,8 +142,11 @@ impl AppState {
             config.delivery.allow_private_targets,
         );
         let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
-        let plugins =
-            PluginHost::start(HostOptions::from_config(loaded, Arc::new(store.clone()))).await?;
+        let plugins = PluginHost::start(
+            HostOptions::from_config(loaded, Arc::new(store.clone()))
+                .with_platform(Arc::new(store.clone())),
+        )
+        .await?;
         plugins.watch();
         let widgets = Widgets::new(
             store.clone(),

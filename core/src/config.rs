@@ -121,7 +121,11 @@ impl Default for PluginsConfig {
             memory_limit_bytes: 32 * 1024 * 1024,
             max_payload_bytes: 256 * 1024,
             failures_before_disable: 5,
-            grants: BTreeMap::new(),
+            // The built-in agent sync needs to read and write agents to do its job.
+            grants: BTreeMap::from([(
+                "agent-sync".to_string(),
+                vec!["agents.read".to_string(), "agents.write".to_string()],
+            )]),
         }
     }
 }

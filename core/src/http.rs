@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod mail;
 pub mod openapi;
+pub mod plugin_routes;
 pub mod plugins;
 pub mod rules;
 pub mod session;
@@ -34,7 +35,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::app::AppState;
-use crate::http::error::ApiError;
 use crate::ws;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -109,7 +109,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(mail::widget_cors()),
         )
         .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { ApiError::NotFound("route") });
+        // Integration plugins' routes: only what no built-in route took.
+        .fallback(plugin_routes::not_found)
+        .method_not_allowed_fallback(plugin_routes::method_not_allowed);
 
     let body_limit = state.config.server.max_body_bytes;
     Router::new()

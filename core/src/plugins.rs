@@ -15,7 +15,9 @@ pub mod capabilities;
 pub mod engine;
 pub mod error;
 pub mod host;
+pub mod integration;
 pub mod limits;
+pub mod platform;
 #[cfg(test)]
 mod tests;
 mod v0_1;
@@ -42,6 +44,10 @@ pub const BUILTINS: &[Builtin] = &[
         name: "cobrowse",
         bytes: include_bytes!("../../plugins/dist/cobrowse.wasm"),
     },
+    Builtin {
+        name: "agent-sync",
+        bytes: include_bytes!("../../plugins/dist/agent-sync.wasm"),
+    },
 ];
 
 impl HostOptions {
@@ -54,11 +60,18 @@ impl HostOptions {
             dir: loaded.plugins_dir(),
             builtins: BUILTINS.to_vec(),
             data,
+            platform: None,
         }
+    }
+
+    /// Gives integration plugins' host functions the platform's data (the server's store).
+    pub fn with_platform(mut self, platform: Arc<dyn platform::Platform>) -> Self {
+        self.platform = Some(platform);
+        self
     }
 }
 
-/// What a plugin is for. One WIT world per kind; 0.1 loads `widget` and `cobrowse`.
+/// What a plugin is for. One WIT world per kind; 0.1 loads all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {

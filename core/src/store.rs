@@ -2,6 +2,7 @@
 //!
 //! Entities never leave this module: every repository function takes and returns domain types.
 
+pub mod agent_sync;
 pub mod agents;
 mod cobrowse;
 mod conversations;

@@ -49,7 +49,7 @@ pub mod cobrowse {
     });
 }
 
-/// The `integration` world (a placeholder until the integration issues fill it).
+/// The `integration` world: exports `integration-plugin`.
 #[cfg(feature = "integration")]
 pub mod integration {
     wit_bindgen::generate!({

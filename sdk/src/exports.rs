@@ -165,3 +165,95 @@ macro_rules! export_cobrowse {
         $crate::bindings::cobrowse::export_cobrowse_world!($ty with_types_in $crate::bindings::cobrowse);
     };
 }
+
+/// The `integration` kind: REST routes of the plugin's own and reactions to platform events.
+#[cfg(feature = "integration")]
+pub mod integration {
+    pub use crate::bindings::integration::exports::natter::plugin::integration_plugin::{
+        Caller, HttpMethod, PlatformEvent, Registration, Request, Response, Route, RouteError,
+    };
+
+    /// An integration plugin. `handle` is only called for routes [`Integration::registration`] declared,
+    /// after the host checked the caller's token and scope.
+    pub trait Integration: crate::Plugin {
+        /// The routes served and the events wanted; read once when the plugin loads.
+        fn registration() -> Registration;
+
+        /// Serves one request to a registered route.
+        fn handle(config: &str, request: Request) -> Result<Response, RouteError>;
+
+        /// Reacts to a platform event the registration asked for; the default does nothing.
+        fn on_event(config: &str, event: PlatformEvent) -> Result<(), String> {
+            let _ = (config, event);
+            Ok(())
+        }
+    }
+
+    impl Request {
+        /// The path parameter `name`, as registered in the route's template.
+        pub fn param(&self, name: &str) -> Option<&str> {
+            self.params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        }
+    }
+}
+
+#[cfg(feature = "integration")]
+pub use integration::Integration;
+
+/// Exports a type implementing [`Plugin`] and [`Integration`] as the component's `integration` world.
+///
+/// Call it once, at the root of the plugin crate: `natter_sdk::export_integration!(MySync);`
+#[cfg(feature = "integration")]
+#[macro_export]
+macro_rules! export_integration {
+    ($ty:ident) => {
+        const _: () = {
+            use $crate::bindings::integration::exports::natter::plugin::integration_plugin::Guest;
+
+            impl Guest for $ty {
+                fn manifest() -> $crate::types::Manifest {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::manifest()
+                }
+
+                fn config_schema() -> ::std::string::String {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::config_schema()
+                }
+
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::std::result::Result<(), ::std::vec::Vec<$crate::types::FieldError>> {
+                    $crate::__private::init();
+                    <$ty as $crate::Plugin>::validate_config(&config)
+                }
+
+                fn register() -> $crate::integration::Registration {
+                    $crate::__private::init();
+                    <$ty as $crate::Integration>::registration()
+                }
+
+                fn handle(
+                    config: ::std::string::String,
+                    request: $crate::integration::Request,
+                ) -> ::std::result::Result<$crate::integration::Response, $crate::integration::RouteError> {
+                    $crate::__private::init();
+                    <$ty as $crate::Integration>::handle(&config, request)
+                }
+
+                fn on_event(
+                    config: ::std::string::String,
+                    event: $crate::integration::PlatformEvent,
+                ) -> ::std::result::Result<(), ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Integration>::on_event(&config, event)
+                }
+            }
+        };
+        #[cfg(target_arch = "wasm32")]
+        $crate::bindings::integration::export_integration_world!($ty with_types_in $crate::bindings::integration);
+    };
+}

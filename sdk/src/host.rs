@@ -49,3 +49,31 @@ pub fn kv_set(key: &str, value: &str) -> Result<(), HostError> {
 fn no_host() -> HostError {
     HostError::Unavailable("no host outside wasm32".to_owned())
 }
+
+pub use crate::types::{Agent, AgentFields};
+
+/// Every agent, oldest first; needs [`capability::AGENTS_READ`](crate::capability::AGENTS_READ).
+pub fn agents_list() -> Result<Vec<Agent>, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::agents_list()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Err(no_host())
+    }
+}
+
+/// Creates or updates the agent with `fields.external_id`; needs
+/// [`capability::AGENTS_WRITE`](crate::capability::AGENTS_WRITE).
+pub fn agent_save(fields: &AgentFields) -> Result<Agent, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::agent_save(fields)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = fields;
+        Err(no_host())
+    }
+}

@@ -23,6 +23,8 @@ pub use crate::bindings::natter::plugin::types;
 pub use crate::exports::Plugin;
 #[cfg(feature = "cobrowse")]
 pub use crate::exports::{Cobrowse, cobrowse};
+#[cfg(feature = "integration")]
+pub use crate::exports::{Integration, integration};
 #[cfg(feature = "widget")]
 pub use crate::exports::{Widget, widget};
 pub use crate::types::{FieldError, Manifest, PluginKind};
@@ -39,6 +41,10 @@ pub const WIT_PACKAGE: &str = "natter:plugin@0.1.0";
 pub mod capability {
     /// The plugin's own key-value store: `host::kv_get`, `host::kv_set`.
     pub const KV: &str = "kv";
+    /// Reading agents: `host::agents_list`.
+    pub const AGENTS_READ: &str = "agents.read";
+    /// Creating, updating and disabling agents: `host::agent_save`.
+    pub const AGENTS_WRITE: &str = "agents.write";
 }
 
 #[doc(hidden)]

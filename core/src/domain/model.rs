@@ -54,6 +54,8 @@ pub struct Agent {
     pub name: String,
     pub status: AgentStatus,
     pub enabled: bool,
+    /// Group names from the integrator's directory (agent sync); empty for agents made here.
+    pub groups: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -93,3 +93,29 @@ fn rejection(why: TokenRejection) -> ApiError {
         TokenRejection::Revoked => "the API token has been revoked",
     })
 }
+
+/// The caller's API token checked for a scope known only at run time: plugin routes declare theirs.
+/// Answers exactly as [`Caller`] does.
+pub async fn authenticate(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+    scope: Scope,
+) -> Result<ApiToken, ApiError> {
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(presented) = presented else {
+        return Err(rejection(TokenRejection::Missing));
+    };
+    let token = state
+        .tokens
+        .authenticate(presented)
+        .await?
+        .map_err(rejection)?;
+    if !token.scopes.iter().any(|held| held.grants(scope)) {
+        return Err(ApiError::Forbidden(scope));
+    }
+    Ok(token)
+}

@@ -125,6 +125,8 @@ pub struct AgentDto {
     pub name: String,
     pub status: AgentStatus,
     pub enabled: bool,
+    /// Group names from the integrator's directory (agent sync).
+    pub groups: Vec<String>,
 }
 
 impl AgentDto {
@@ -137,6 +139,7 @@ impl AgentDto {
             name: a.name.clone(),
             status,
             enabled: a.enabled,
+            groups: a.groups.clone(),
         }
     }
 }

@@ -19,6 +19,8 @@ pub enum ApiError {
     /// Valid credentials without the scope this route needs.
     Forbidden(Scope),
     NotFound(&'static str),
+    /// Like `NotFound`, for what a plugin route names at run time (`agent`).
+    Missing(String),
     /// A browser on a page whose origin the site does not allow.
     OriginNotAllowed,
     /// A browser sending a sign-in or sign-out from another site's page.
@@ -94,6 +96,12 @@ impl ApiError {
                 None,
             ),
             ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+                None,
+            ),
+            ApiError::Missing(what) => (
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("{what} not found"),

@@ -1,9 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use axum::Json;
+use axum::extract::State;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
     agents, conversations, dto, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
@@ -54,7 +56,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `GET /api/v1/openapi.json`
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /api/v1/openapi.json`: the built-in routes and those of the loaded integration plugins.
+pub async fn document(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(serde_json::Value::Null);
+    crate::http::plugin_routes::add_to_openapi(&mut doc, &state.plugins.plugin_routes());
+    Json(doc)
 }

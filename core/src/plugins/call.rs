@@ -27,6 +27,8 @@ pub struct CallState {
     pub denied: Option<Capability>,
     /// The last error the plugin logged (its panic message, through the SDK's hook), for trap reports.
     pub last_error_log: Option<String>,
+    /// The platform's data for integration host functions; `None` where the host runs without a server.
+    pub platform: Option<Arc<dyn crate::plugins::platform::Platform>>,
 }
 
 /// The log levels of every WIT version, mapped onto `tracing`.
@@ -67,7 +69,7 @@ impl CallState {
         u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
     }
 
-    fn require(&mut self, capability: Capability) -> Result<(), ImportError> {
+    pub(crate) fn require(&mut self, capability: Capability) -> Result<(), ImportError> {
         if self.granted.contains(&capability) {
             return Ok(());
         }

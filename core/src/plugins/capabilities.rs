@@ -19,14 +19,24 @@ use crate::store::StoreError;
 pub enum Capability {
     /// A small key-value store of the plugin's own: `kv-get`, `kv-set`.
     Kv,
+    /// Reading agents: `agents-list`.
+    AgentsRead,
+    /// Creating, updating and disabling agents (never deleting): `agent-save`.
+    AgentsWrite,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 1] = [Capability::Kv];
+    pub const ALL: [Capability; 3] = [
+        Capability::Kv,
+        Capability::AgentsRead,
+        Capability::AgentsWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Capability::Kv => "kv",
+            Capability::AgentsRead => "agents.read",
+            Capability::AgentsWrite => "agents.write",
         }
     }
 }
@@ -38,7 +48,7 @@ impl fmt::Display for Capability {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown capability `{0}` (known: kv)")]
+#[error("unknown capability `{0}` (known: kv, agents.read, agents.write)")]
 pub struct UnknownCapability(pub String);
 
 impl FromStr for Capability {

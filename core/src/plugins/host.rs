@@ -23,9 +23,12 @@ use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
 use crate::plugins::engine::{self, EpochTicker};
 use crate::plugins::error::{FailureKind, PluginError};
+use crate::plugins::integration::{PluginRoute, Registration};
 use crate::plugins::limits::{CallLimiter, Limits};
+use crate::plugins::platform::Platform;
 use crate::plugins::v0_1::WidgetAdapter;
 use crate::plugins::v0_1::cobrowse::CobrowseAdapter;
+use crate::plugins::v0_1::integration::IntegrationAdapter;
 use crate::plugins::{
     CobrowseAsset, FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext,
     Rendered, WidgetAction,
@@ -95,12 +98,15 @@ pub struct HostOptions {
     pub dir: Option<PathBuf>,
     pub builtins: Vec<Builtin>,
     pub data: Arc<dyn PluginData>,
+    /// What integration host functions reach (agents, ...); `None` answers them `unavailable`.
+    pub platform: Option<Arc<dyn Platform>>,
 }
 
 /// The versioned adapter a plugin was linked with.
-enum Adapter {
+pub(crate) enum Adapter {
     Widget0_1(WidgetAdapter),
     Cobrowse0_1(CobrowseAdapter),
+    Integration0_1(IntegrationAdapter),
 }
 
 impl Adapter {
@@ -108,6 +114,7 @@ impl Adapter {
         match self {
             Adapter::Widget0_1(a) => a.manifest(store),
             Adapter::Cobrowse0_1(a) => a.manifest(store),
+            Adapter::Integration0_1(a) => a.manifest(store),
         }
     }
 
@@ -115,6 +122,7 @@ impl Adapter {
         match self {
             Adapter::Widget0_1(a) => a.config_schema(store),
             Adapter::Cobrowse0_1(a) => a.config_schema(store),
+            Adapter::Integration0_1(a) => a.config_schema(store),
         }
     }
 
@@ -126,6 +134,7 @@ impl Adapter {
         match self {
             Adapter::Widget0_1(a) => a.validate_config(store, config),
             Adapter::Cobrowse0_1(a) => a.validate_config(store, config),
+            Adapter::Integration0_1(a) => a.validate_config(store, config),
         }
     }
 }
@@ -148,6 +157,8 @@ pub struct Loaded {
     schema: String,
     adapter: Adapter,
     health: Health,
+    /// An integration plugin's checked routes; empty for other kinds.
+    routes: Vec<PluginRoute>,
 }
 
 #[derive(Default)]
@@ -177,6 +188,11 @@ impl Loaded {
         &self.schema
     }
 
+    /// The REST routes an integration plugin serves.
+    pub fn routes(&self) -> &[PluginRoute] {
+        &self.routes
+    }
+
     fn disabled(&self) -> Option<DisabledRecord> {
         self.health.disabled.lock().ok().and_then(|d| d.clone())
     }
@@ -203,6 +219,7 @@ struct Inner {
     grants: Grants,
     dir: Option<PathBuf>,
     data: Arc<dyn PluginData>,
+    platform: Option<Arc<dyn Platform>>,
     registry: RwLock<Registry>,
     permits: Semaphore,
     reloading: tokio::sync::Mutex<()>,
@@ -232,6 +249,7 @@ impl PluginHost {
                 grants: options.grants,
                 dir: options.dir,
                 data: options.data,
+                platform: options.platform,
                 registry: RwLock::new(Registry::default()),
                 permits: Semaphore::new(engine::CONCURRENT_CALLS as usize),
                 reloading: tokio::sync::Mutex::new(()),
@@ -535,7 +553,7 @@ impl PluginHost {
                 String::len,
                 move |adapter, store| match adapter {
                     Adapter::Cobrowse0_1(a) => a.asset_script(store, &config, which),
-                    Adapter::Widget0_1(_) => wrong_adapter(),
+                    _ => wrong_adapter(),
                 },
             )
             .await?;
@@ -562,7 +580,7 @@ impl PluginHost {
             },
             move |adapter, store| match adapter {
                 Adapter::Cobrowse0_1(a) => a.filter_event(store, &config, &state, &event),
-                Adapter::Widget0_1(_) => wrong_adapter(),
+                _ => wrong_adapter(),
             },
         )
         .await
@@ -590,7 +608,7 @@ impl PluginHost {
                 rendered_size,
                 move |adapter, store| match adapter {
                     Adapter::Widget0_1(widget) => widget.render(store, &config, &ctx),
-                    Adapter::Cobrowse0_1(_) => wrong_adapter(),
+                    _ => wrong_adapter(),
                 },
             )
             .await?;
@@ -613,7 +631,7 @@ impl PluginHost {
             |actions: &Vec<WidgetAction>| actions_size(actions),
             move |adapter, store| match adapter {
                 Adapter::Widget0_1(widget) => widget.on_visitor_event(store, &config, event),
-                Adapter::Cobrowse0_1(_) => wrong_adapter(),
+                _ => wrong_adapter(),
             },
         )
         .await
@@ -622,7 +640,7 @@ impl PluginHost {
     /// Runs `f` on a fresh store of plugin `name`, on a blocking thread, under the plugin's limits.
     /// `f` answers `Ok(Err(message))` when the plugin itself answered with an error; `output_bytes`
     /// measures a successful answer against the payload cap.
-    async fn call<R, F>(
+    pub(crate) async fn call<R, F>(
         &self,
         name: &str,
         kind: PluginKind,
@@ -693,6 +711,7 @@ impl PluginHost {
             max_payload_bytes: self.inner.limits.max_payload_bytes,
             denied: None,
             last_error_log: None,
+            platform: self.inner.platform.clone(),
         }
     }
 
@@ -762,6 +781,7 @@ impl PluginHost {
             max_payload_bytes: limits.max_payload_bytes,
             denied: None,
             last_error_log: None,
+            platform: None,
         };
         let hint = hint.to_string();
         tokio::task::spawn_blocking(move || {
@@ -894,15 +914,9 @@ pub(crate) fn load_component(
         PluginKind::Cobrowse => {
             Adapter::Cobrowse0_1(CobrowseAdapter::link(engine, &component).map_err(unlinkable)?)
         }
-        PluginKind::Integration => {
-            return Err(PluginError::invalid(
-                hint,
-                format!(
-                    "{} plugins are not loaded by this server yet",
-                    kind.as_str()
-                ),
-            ));
-        }
+        PluginKind::Integration => Adapter::Integration0_1(
+            IntegrationAdapter::link(engine, &component).map_err(unlinkable)?,
+        ),
     };
     let mut store = new_store(engine, limits, state);
     let manifest = adapter.manifest(&mut store).map_err(|e| {
@@ -922,6 +936,19 @@ pub(crate) fn load_component(
             ),
         )
     })?;
+    let routes = match &adapter {
+        Adapter::Widget0_1(_) | Adapter::Cobrowse0_1(_) => Vec::new(),
+        Adapter::Integration0_1(integration) => {
+            let mut store = new_store(engine, limits, fresh(store.into_data()));
+            let registration = integration.register(&mut store).map_err(|e| {
+                PluginError::invalid(
+                    hint,
+                    format!("register(): {}", call::classify(hint, &e, store.data())),
+                )
+            })?;
+            check_routes(&manifest.name, registration)?
+        }
+    };
     if serde_json::from_str::<serde_json::Value>(&schema).is_err() {
         return Err(PluginError::invalid(hint, "config-schema() is not JSON"));
     }
@@ -940,7 +967,28 @@ pub(crate) fn load_component(
         schema,
         adapter,
         health: Health::default(),
+        routes,
     })
+}
+
+/// Checks an integration's declared routes; one bad route refuses the plugin, with the reason.
+fn check_routes(plugin: &str, registration: Registration) -> Result<Vec<PluginRoute>, PluginError> {
+    let mut routes: Vec<PluginRoute> = Vec::new();
+    for spec in registration.routes {
+        let route =
+            PluginRoute::check(plugin, spec).map_err(|why| PluginError::invalid(plugin, why))?;
+        if routes
+            .iter()
+            .any(|r| r.method == route.method && r.shape() == route.shape())
+        {
+            return Err(PluginError::invalid(
+                plugin,
+                format!("it declares {} {} twice", route.method.as_str(), route.path),
+            ));
+        }
+        routes.push(route);
+    }
+    Ok(routes)
 }
 
 /// The state of a used store, reset for the next call.

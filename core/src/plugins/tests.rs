@@ -36,6 +36,7 @@ async fn host_with(builtins: &[(&'static str, &'static [u8])], limits: Limits) -
             .map(|&(name, bytes)| Builtin { name, bytes })
             .collect(),
         data: Arc::new(MemoryPluginData::default()),
+        platform: None,
     })
     .await
     .unwrap()
@@ -194,6 +195,7 @@ async fn the_folder_is_reloaded_when_files_change() {
         dir: Some(dir.path().to_path_buf()),
         builtins: vec![],
         data: Arc::new(MemoryPluginData::default()),
+        platform: None,
     })
     .await
     .unwrap();
@@ -214,4 +216,40 @@ async fn the_folder_is_reloaded_when_files_change() {
     host.reload().await;
     assert!(host.list().is_empty());
     host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_sync_loads_as_an_integration_with_its_routes() {
+    use crate::domain::scope::Scope;
+    use crate::plugins::PluginKind;
+    use crate::plugins::integration::HttpMethod;
+
+    let bytes = BUILTINS
+        .iter()
+        .find(|b| b.name == "agent-sync")
+        .unwrap()
+        .bytes;
+    let host = host_with(&[("agent-sync", bytes)], limits()).await;
+    let info = host.list().into_iter().next().unwrap();
+    assert_eq!(info.manifest.kind, PluginKind::Integration);
+    assert_eq!(info.manifest.capabilities, ["agents.read", "agents.write"]);
+    let routes = host.plugin_routes();
+    let declared: Vec<_> = routes
+        .iter()
+        .map(|r| (r.method, r.path.as_str(), r.scope))
+        .collect();
+    assert!(declared.contains(&(HttpMethod::Put, "/agents/sync", Scope::AgentsWrite)));
+    assert!(declared.contains(&(
+        HttpMethod::Delete,
+        "/agents/{externalId}",
+        Scope::AgentsWrite
+    )));
+    // `/agents/sync` is both a literal route and a value of `{externalId}`: the literal one wins.
+    let (route, params) = host.route_for(HttpMethod::Put, "/agents/sync").unwrap();
+    assert_eq!(route.path, "/agents/sync");
+    assert!(params.is_empty());
+    let (route, params) = host.route_for(HttpMethod::Put, "/agents/u-1").unwrap();
+    assert_eq!(route.path, "/agents/{externalId}");
+    assert_eq!(params, [("externalId".to_string(), "u-1".to_string())]);
+    assert!(host.route_for(HttpMethod::Get, "/agents/u-1").is_none());
 }

@@ -10,6 +10,9 @@ use crate::plugins::{
     FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
     WidgetAction,
 };
+use crate::store::agent_sync::SyncedAgent;
+
+pub mod integration;
 
 wasmtime::component::bindgen!({
     path: "../sdk/wit/v0.1",
@@ -206,6 +209,35 @@ impl host::Host for CallState {
 
     fn kv_set(&mut self, key: String, value: String) -> Result<(), types::HostError> {
         CallState::kv_set(self, &key, &value).map_err(host_error)
+    }
+
+    fn agents_list(&mut self) -> Result<Vec<types::Agent>, types::HostError> {
+        let agents = CallState::agents_list(self).map_err(host_error)?;
+        Ok(agents.iter().map(agent).collect())
+    }
+
+    fn agent_save(&mut self, fields: types::AgentFields) -> Result<types::Agent, types::HostError> {
+        let synced = SyncedAgent {
+            external_id: fields.external_id,
+            email: fields.email,
+            name: fields.name,
+            groups: fields.groups,
+            enabled: fields.enabled,
+        };
+        CallState::agent_save(self, synced)
+            .map(|saved| agent(&saved))
+            .map_err(host_error)
+    }
+}
+
+fn agent(a: &crate::domain::model::Agent) -> types::Agent {
+    types::Agent {
+        id: a.id.0.to_string(),
+        external_id: a.external_id.clone(),
+        email: a.email.clone(),
+        name: a.name.clone(),
+        groups: a.groups.clone(),
+        enabled: a.enabled,
     }
 }
 

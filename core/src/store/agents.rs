@@ -28,6 +28,7 @@ impl Store {
             status: Set(AgentStatus::Offline.as_str().into()),
             enabled: Set(true),
             password_hash: Set(None),
+            groups: Set("[]".into()),
             created_at: Set(now),
             updated_at: Set(now),
         };

@@ -43,6 +43,7 @@ pub(crate) fn agent(row: agent::Model) -> StoreResult<Agent> {
         email: row.email,
         name: row.name,
         enabled: row.enabled,
+        groups: json_list(&row.groups, "agent groups")?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

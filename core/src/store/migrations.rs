@@ -12,6 +12,8 @@ mod m20261126_000003_create_webhook_tables;
 mod m20261126_000004_add_agent_password_hash;
 #[path = "migrations/m20261126_000005_create_plugin_tables.rs"]
 mod m20261126_000005_create_plugin_tables;
+#[path = "migrations/m20261126_000006_add_agent_groups.rs"]
+mod m20261126_000006_add_agent_groups;
 #[path = "migrations/m20261126_000007_create_cobrowse_tables.rs"]
 mod m20261126_000007_create_cobrowse_tables;
 #[path = "migrations/m20261126_000008_create_mail_tables.rs"]
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_create_plugin_tables::Migration),
             Box::new(m20261126_000007_create_cobrowse_tables::Migration),
             Box::new(m20261126_000008_create_mail_tables::Migration),
+            Box::new(m20261126_000006_add_agent_groups::Migration),
         ]
     }
 }

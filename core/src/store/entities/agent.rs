@@ -14,6 +14,8 @@ pub struct Model {
     pub enabled: bool,
     /// An argon2 PHC string; `None` for agents without a console password.
     pub password_hash: Option<String>,
+    /// A JSON list of group names, kept by agent sync.
+    pub groups: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
