@@ -101,17 +101,19 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins/{name}/enable", post(plugins::enable))
         .route("/mail/deliveries", get(mail::deliveries))
         .route("/conversations/{id}/transcript", post(mail::transcript))
+        .route("/openapi.json", get(openapi::document))
+        // Integration plugins' routes: only what no built-in route took.
+        .fallback(plugin_routes::not_found)
+        .method_not_allowed_fallback(plugin_routes::method_not_allowed)
+        // Called by the widget from the site's own pages: cross-origin, no credentials. Merged after the
+        // method-not-allowed fallback is set, which would otherwise replace the CORS layer's answer to a
+        // preflight `OPTIONS`.
         .merge(
-            // Called by the widget from the site's own pages: cross-origin, no credentials.
             Router::new()
                 .route("/widget/offline-messages", post(mail::offline_message))
                 .route("/widget/transcripts", post(mail::visitor_transcript))
                 .layer(mail::widget_cors()),
-        )
-        .route("/openapi.json", get(openapi::document))
-        // Integration plugins' routes: only what no built-in route took.
-        .fallback(plugin_routes::not_found)
-        .method_not_allowed_fallback(plugin_routes::method_not_allowed);
+        );
 
     let body_limit = state.config.server.max_body_bytes;
     Router::new()
