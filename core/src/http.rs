@@ -145,8 +145,15 @@ pub fn router(state: AppState) -> Router {
             get(cobrowse::console_trail),
         )
         .route("/agent/cobrowse.js", get(console::cobrowse_script))
-        .route("/cobrowse/recorder.js", get(cobrowse::recorder))
-        .route("/cobrowse/viewer.js", get(cobrowse::viewer))
+        // What a visitor loads when a session starts, and the agent's replayer: sent compressed.
+        .route(
+            "/cobrowse/recorder.js",
+            get(cobrowse::recorder).layer(CompressionLayer::new()),
+        )
+        .route(
+            "/cobrowse/viewer.js",
+            get(cobrowse::viewer).layer(CompressionLayer::new()),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

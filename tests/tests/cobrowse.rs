@@ -517,3 +517,64 @@ async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
     }
     server.stop().await;
 }
+
+/// A session ends by itself at the configured time limit (real time: the shortest limit allowed is a
+/// minute), on both sides and in the trail.
+#[tokio::test]
+async fn a_session_ends_at_its_time_limit() {
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let site = server.site_key().await;
+    let (status, body) = api
+        .send(
+            "PUT",
+            "/api/v1/cobrowse/config",
+            Some(json!({"session_time_limit_seconds": 60})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let (mut visitor, _) = server.visitor(&site, None, None).await;
+    visitor
+        .send(json!({"type": "message", "client_id": "v-1", "body": "show me"}))
+        .await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, cookie) = server.agent_session(&api, "ola", &conversation_id).await;
+    let (mut agent, _) = server.agent(&cookie, json!([])).await;
+    agent
+        .send(json!({"type": "cobrowse_request", "conversation_id": conversation_id}))
+        .await;
+    let session = visitor.expect("cobrowse_request").await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    visitor
+        .send(json!({"type": "cobrowse_consent", "session_id": session, "granted": true}))
+        .await;
+    loop {
+        if agent.expect("cobrowse_state").await["status"] == "active" {
+            break;
+        }
+    }
+
+    // Nothing is read meanwhile: the frames wait in the sockets.
+    tokio::time::sleep(std::time::Duration::from_secs(61)).await;
+    for socket in [&mut visitor, &mut agent] {
+        loop {
+            let state = socket.expect("cobrowse_state").await;
+            if state["status"] == "ended" {
+                assert_eq!(state["reason"], "time_limit", "{state}");
+                break;
+            }
+        }
+    }
+    let actions = audit(&server, &conversation_id).await;
+    assert_eq!(
+        actions.last(),
+        Some(&("ended".to_string(), Some("time_limit".to_string())))
+    );
+    server.stop().await;
+}

@@ -708,7 +708,11 @@ impl Cobrowse {
         let Some(live) = self.lock().remove(&conversation_id) else {
             return;
         };
-        if let Some(deadline) = live.deadline {
+        // The time limit's own task ends sessions too: aborting it from inside would cancel this very
+        // call at its next await, before the end is recorded and announced.
+        if let Some(deadline) = live.deadline
+            && !matches!(reason, EndReason::TimeLimit)
+        {
             deadline.abort();
         }
         let mut view = live.view;
