@@ -6,7 +6,7 @@
 
 use fantoccini::key::Key;
 use natter_tests::browser::{Artifacts, Browser, Chromedriver, HostPage, tools_or_skip};
-use natter_tests::{TestServer, WAIT, wait_until};
+use natter_tests::{Api, TestServer, WAIT, Ws, wait_until};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "hunter2-Secret!";
@@ -383,6 +383,35 @@ async fn an_agent_co_browses_a_visitors_form_with_consent_masking_and_granted_co
     server.stop().await;
 }
 
+/// Over bare sockets: a visitor who wrote, an agent with a chat link, and a co-browse session the visitor
+/// agreed to and the agent sees active. Answers both sockets, the conversation id and the
+/// `cobrowse_request` frame the visitor got.
+async fn active_session(server: &TestServer, api: &Api, site: &str) -> (Ws, Ws, String, Value) {
+    let (mut visitor, _) = server.visitor(site, None, None).await;
+    visitor
+        .send(json!({"type": "message", "client_id": "v-1", "body": "help"}))
+        .await;
+    let conversation_id = visitor.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, cookie) = server.agent_session(api, "ola", &conversation_id).await;
+    let (mut agent, _) = server.agent(&cookie, json!([])).await;
+    agent
+        .send(json!({"type": "cobrowse_request", "conversation_id": conversation_id}))
+        .await;
+    let request = visitor.expect("cobrowse_request").await;
+    visitor
+        .send(json!({"type": "cobrowse_consent", "session_id": request["session_id"], "granted": true}))
+        .await;
+    loop {
+        if agent.expect("cobrowse_state").await["status"] == "active" {
+            break;
+        }
+    }
+    (visitor, agent, conversation_id, request)
+}
+
 /// The server-side filter with real sockets: a recorder that sends a password value and a script (a
 /// tampered or buggy one) reaches the agent masked; control frames need the visitor's grant; the
 /// configuration is validated by the plugin; the trail is on the conversation.
@@ -401,32 +430,10 @@ async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
         .unwrap();
     assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "validation_failed", "{body}");
-    let (mut visitor, _) = server.visitor(&site, None, None).await;
-    visitor
-        .send(json!({"type": "message", "client_id": "v-1", "body": "help"}))
-        .await;
-    let conversation_id = visitor.expect("ack").await["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, cookie) = server.agent_session(&api, "ola", &conversation_id).await;
-    let (mut agent, _) = server.agent(&cookie, json!([])).await;
-
-    agent
-        .send(json!({"type": "cobrowse_request", "conversation_id": conversation_id}))
-        .await;
-    let request = visitor.expect("cobrowse_request").await;
+    let (mut visitor, mut agent, conversation_id, request) =
+        active_session(&server, &api, &site).await;
     assert!(request["consent_text"].as_str().unwrap().contains("Allow?"));
     let session = request["session_id"].as_str().unwrap().to_string();
-    visitor
-        .send(json!({"type": "cobrowse_consent", "session_id": session, "granted": true}))
-        .await;
-    loop {
-        let state = agent.expect("cobrowse_state").await;
-        if state["status"] == "active" {
-            break;
-        }
-    }
 
     let snapshot = json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0},
         "node": {"type": 0, "id": 1, "childNodes": [
@@ -534,31 +541,7 @@ async fn a_session_ends_at_its_time_limit() {
         .await
         .unwrap();
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
-    let (mut visitor, _) = server.visitor(&site, None, None).await;
-    visitor
-        .send(json!({"type": "message", "client_id": "v-1", "body": "show me"}))
-        .await;
-    let conversation_id = visitor.expect("ack").await["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, cookie) = server.agent_session(&api, "ola", &conversation_id).await;
-    let (mut agent, _) = server.agent(&cookie, json!([])).await;
-    agent
-        .send(json!({"type": "cobrowse_request", "conversation_id": conversation_id}))
-        .await;
-    let session = visitor.expect("cobrowse_request").await["session_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    visitor
-        .send(json!({"type": "cobrowse_consent", "session_id": session, "granted": true}))
-        .await;
-    loop {
-        if agent.expect("cobrowse_state").await["status"] == "active" {
-            break;
-        }
-    }
+    let (mut visitor, mut agent, conversation_id, _) = active_session(&server, &api, &site).await;
 
     // Nothing is read meanwhile: the frames wait in the sockets.
     tokio::time::sleep(std::time::Duration::from_secs(61)).await;
