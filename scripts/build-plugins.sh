@@ -80,10 +80,12 @@ say "installing the co-browse plugin's npm packages (npm ci)"
 say "building plugins for $wasm_target ($toolchain toolchain)"
 # One build per plugin kind: cargo unifies the SDK's features across the crates of one build, and each
 # plugin must link exactly its own kind's world (`cobrowse`, `integration` features of the SDK).
+integration=(natter-plugin-agent-sync natter-plugin-customer-tags natter-plugin-webhooks
+  natter-plugin-fixture-event-log)
 (cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" --workspace \
-  --exclude natter-plugin-cobrowse --exclude natter-plugin-agent-sync)
+  --exclude natter-plugin-cobrowse "${integration[@]/#/--exclude=}")
 (cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-cobrowse)
-(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-agent-sync)
+(cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" "${integration[@]/#/--package=}")
 
 # Rebuilt from source every time: a plugin removed from the workspace loses its dist file too.
 mkdir -p "$dist/fixtures"
@@ -92,6 +94,8 @@ out="$target/$wasm_target/release"
 pairs=("$out/natter_plugin_webchat.wasm" "$dist/webchat.wasm")
 pairs+=("$out/natter_plugin_cobrowse.wasm" "$dist/cobrowse.wasm")
 pairs+=("$out/natter_plugin_agent_sync.wasm" "$dist/agent-sync.wasm")
+pairs+=("$out/natter_plugin_customer_tags.wasm" "$dist/customer-tags.wasm")
+pairs+=("$out/natter_plugin_webhooks.wasm" "$dist/webhooks.wasm")
 for dir in "$plugins"/fixtures/*/; do
   name="$(basename "$dir")"
   pairs+=("$out/natter_plugin_fixture_${name//-/_}.wasm" "$dist/fixtures/$name.wasm")

@@ -15,6 +15,7 @@ use crate::domain::agent_logins::AgentLogins;
 use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::cobrowse::{Cobrowse, Tap};
+use crate::domain::integrations::Integrations;
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub mail: crate::mail::Mail,
     /// Co-browse sessions, their audit trail and the plugin's scripts.
     pub cobrowse: Cobrowse,
+    /// Integration plugins' configuration, routes, events and the webhook shaper.
+    pub integrations: Integrations,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +157,11 @@ impl AppState {
             &config.plugins.widget,
             &base_url,
         );
+        let integrations = Integrations::new(
+            store.clone(),
+            plugins.clone(),
+            Some(&config.delivery.shaper),
+        );
         let hooks = WidgetHooks::new(widgets.clone(), chat.clone());
         let chat = chat.observed_by(Arc::new(hooks));
         let mail = crate::mail::Mail::new(
@@ -176,6 +184,7 @@ impl AppState {
         Ok(Self {
             mail,
             cobrowse,
+            integrations,
             base_url: base_url.trim_end_matches('/').into(),
             config,
             store,
@@ -216,9 +225,17 @@ pub async fn serve(
     let store = state.store.clone();
     let worker = delivery::spawn(
         store.clone(),
+        state.integrations.clone(),
         loaded.config.delivery.clone(),
         state.shutdown.clone(),
     )?;
+    let plugin_events = delivery::plugin_events::spawn(
+        store.clone(),
+        state.plugins.clone(),
+        state.integrations.clone(),
+        loaded.config.delivery.clone(),
+        state.shutdown.clone(),
+    );
     let mail_worker = if loaded.config.mail.enabled() {
         Some(crate::mail::spawn(
             store.clone(),
@@ -259,6 +276,10 @@ pub async fn serve(
         && tokio::time::timeout(grace, mail_worker).await.is_err()
     {
         tracing::warn!("mail attempts still in flight; they are sent again after restart");
+    }
+    // An event being handled when the worker stops is handed over again after restart.
+    if tokio::time::timeout(grace, plugin_events).await.is_err() {
+        tracing::warn!("plugin event handling still in flight; it is repeated after restart");
     }
     plugins.stop();
     store.close().await?;

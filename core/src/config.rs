@@ -121,11 +121,17 @@ impl Default for PluginsConfig {
             memory_limit_bytes: 32 * 1024 * 1024,
             max_payload_bytes: 256 * 1024,
             failures_before_disable: 5,
-            // The built-in agent sync needs to read and write agents to do its job.
-            grants: BTreeMap::from([(
-                "agent-sync".to_string(),
-                vec!["agents.read".to_string(), "agents.write".to_string()],
-            )]),
+            // The built-in agent sync and customer tagging need to read and write what they keep.
+            grants: BTreeMap::from([
+                (
+                    "agent-sync".to_string(),
+                    vec!["agents.read".to_string(), "agents.write".to_string()],
+                ),
+                (
+                    "customer-tags".to_string(),
+                    vec!["customers.read".to_string(), "customers.write".to_string()],
+                ),
+            ]),
         }
     }
 }
@@ -188,6 +194,9 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     /// Whether endpoints may point at loopback, private or link-local addresses.
     pub allow_private_targets: bool,
+    /// The integration plugin that shapes webhook bodies (`shape-webhook`); empty sends the envelope
+    /// as is.
+    pub shaper: String,
 }
 
 impl Default for DeliveryConfig {
@@ -201,6 +210,7 @@ impl Default for DeliveryConfig {
             poll_interval_ms: 1_000,
             concurrency: 8,
             allow_private_targets: false,
+            shaper: "webhooks".into(),
         }
     }
 }

@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/tokens", get(tokens::list))
         .route("/auth/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/sites", get(sites::list).post(sites::create))
+        .route(
+            "/sites/{id}/identity-secret",
+            post(sites::rotate_identity_secret).delete(sites::delete_identity_secret),
+        )
         .route("/rules", get(rules::list).post(rules::create))
         .route("/rules/builtins", get(rules::builtins))
         .route("/rules/test", post(rules::test))
@@ -99,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .route("/conversations/{id}/cobrowse", get(cobrowse::trail))
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/enable", post(plugins::enable))
+        .route(
+            "/plugins/{name}/config",
+            get(plugins::get_config).put(plugins::put_config),
+        )
         .route("/mail/deliveries", get(mail::deliveries))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
@@ -140,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/logout", post(sign_in::sign_out))
         .route("/agent/api/me", get(console_api::me))
         .route("/agent/api/agents", get(console_api::agents))
+        .route("/agent/api/customers/{id}", get(console_api::customer))
         .route(
             "/agent/api/conversations/{id}/cobrowse",
             get(cobrowse::console_trail),

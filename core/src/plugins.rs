@@ -48,6 +48,14 @@ pub const BUILTINS: &[Builtin] = &[
         name: "agent-sync",
         bytes: include_bytes!("../../plugins/dist/agent-sync.wasm"),
     },
+    Builtin {
+        name: "customer-tags",
+        bytes: include_bytes!("../../plugins/dist/customer-tags.wasm"),
+    },
+    Builtin {
+        name: "webhooks",
+        bytes: include_bytes!("../../plugins/dist/webhooks.wasm"),
+    },
 ];
 
 impl HostOptions {

@@ -7,6 +7,7 @@ pub mod agents;
 mod cobrowse;
 mod conversations;
 mod convert;
+mod customers;
 mod deliveries;
 pub mod entities;
 mod links;
@@ -15,6 +16,7 @@ mod mail;
 pub mod migrations;
 mod outbox;
 mod overrides;
+mod plugin_events;
 mod plugins;
 mod rules;
 mod sites;
@@ -33,8 +35,10 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
 pub use conversations::{AppendOutcome, NewMessage};
+pub use customers::SavedCustomer;
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
 pub use mail::{ClaimedMail, MailAttempt, MailNext};
+pub use plugin_events::{PluginCursor, StoredEvent};
 pub use rules::RuleDraft;
 pub use webhooks::{NewWebhook, WebhookChange};
 
@@ -65,6 +69,8 @@ pub struct Store {
     mail_planner: Arc<std::sync::OnceLock<Arc<dyn crate::domain::mail::MailPlanner>>>,
     /// Signalled after a commit that queued mail, so the mail worker wakes at once.
     mail_signal: Arc<Notify>,
+    /// Signalled after a commit that wrote events, so integration plugins get them at once.
+    plugin_events: Arc<Notify>,
 }
 
 /// A write transaction holding the write lock until it commits or is dropped.
@@ -99,6 +105,7 @@ impl Store {
             outbox: Arc::new(Notify::new()),
             mail_planner: Arc::new(std::sync::OnceLock::new()),
             mail_signal: Arc::new(Notify::new()),
+            plugin_events: Arc::new(Notify::new()),
         })
     }
 
@@ -137,6 +144,12 @@ impl Store {
     pub(crate) fn events_committed(&self) {
         self.outbox.notify_one();
         self.mail_signal.notify_one();
+        self.plugin_events.notify_one();
+    }
+
+    /// Notified whenever events were written (for the integration plugins' event worker).
+    pub fn plugin_event_signal(&self) -> Arc<Notify> {
+        self.plugin_events.clone()
     }
 
     pub(crate) fn db(&self) -> &DatabaseConnection {

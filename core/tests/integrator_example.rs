@@ -42,6 +42,9 @@ async fn the_integrator_walkthrough_runs_end_to_end() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("conversation.started"), "{stdout}");
+    // The tagged customer came back as the conversation's customer, through the page's proof.
+    assert!(stdout.contains("customer.updated"), "{stdout}");
+    assert!(stdout.contains("= cust-"), "{stdout}");
     assert!(
         stdout.contains("the agent opened the link and replied"),
         "{stdout}"

@@ -222,24 +222,39 @@ def main():
     print(f"1. receiver listening on {receiver.url}")
     endpoint = api.call("POST", "/api/v1/webhooks", {
         "url": receiver.url,
-        "events": ["conversation.started", "message.created", "conversation.assigned"],
+        "events": ["conversation.started", "message.created", "conversation.assigned",
+                   "customer.updated"],
     })
     receiver.secret = endpoint["secret"]
     print(f"2. webhook {endpoint['id']} registered; secret {endpoint['secret'][:10]}… (shown once)")
 
-    site = api.call("GET", "/api/v1/sites")[0]["key"]
+    # The shop's customer, tagged from its CRM; the shop's backend vouches for them in the page.
+    site_row = api.call("GET", "/api/v1/sites")[0]
+    site = site_row["key"]
+    crm_id = f"cust-{os.urandom(3).hex()}"
+    tagged = api.call("PUT", f"/api/v1/customers/{crm_id}", {
+        "id": crm_id, "email": f"{crm_id}@example.com", "firstname": "Grace", "lastname": "Hopper",
+        "labels": ["vip"]})
+    receiver.expect("customer.updated")
+    secret = api.call("POST", f"/api/v1/sites/{site_row['id']}/identity-secret")["secret"]
+    proof = hmac.new(secret.encode(), crm_id.encode(), hashlib.sha256).hexdigest()
+    print(f"3. customer {crm_id} tagged {tagged['labels']}; the page proves it with an HMAC")
+
     visitor = WebSocket(f"{ws_base}/ws/visitor?site={site}")
     visitor.send({"type": "hello", "v": 1, "visitor_id": None,
+                  "customer": {"id": crm_id, "hash": proof},
                   "page": {"url": "https://shop.example/checkout", "title": "Checkout", "referrer": ""}})
     visitor.expect("welcome")
     visitor.send({"type": "message", "client_id": os.urandom(8).hex(),
                   "body": "Hi! Where is my order?"})
     visitor.expect("ack")
-    print("3. a visitor wrote in the widget")
+    print("4. the customer wrote in the widget")
     started = receiver.expect("conversation.started")
     conversation = started["data"]["conversationId"]
     customer = started["data"]["customerId"]
-    print(f"   conversation {conversation}, customerId {customer}")
+    if customer != tagged["customerId"]:
+        sys.exit(f"the conversation's customer {customer} is not {crm_id} ({tagged['customerId']})")
+    print(f"   conversation {conversation}, customerId {customer} = {crm_id}")
 
     suffix = os.urandom(3).hex()
     agent = api.call("POST", "/api/v1/agents", {
@@ -247,7 +262,7 @@ def main():
     api.call("POST", f"/api/v1/conversations/{conversation}/assign", {"agent_id": agent["id"]})
     receiver.expect("conversation.assigned")
     link = api.call("POST", f"/api/v1/agents/{agent['id']}/chat-links", {"customerId": customer})
-    print(f"4. assigned to {agent['name']}; agent chat URL {link['url'][:48]}…")
+    print(f"5. assigned to {agent['name']}; agent chat URL {link['url'][:48]}…")
 
     cookie = open_agent_link(link["url"])
     console = WebSocket(f"{ws_base}/ws/agent", cookie=cookie)
@@ -259,13 +274,13 @@ def main():
     reply = visitor.expect("message")
     while reply["author"]["kind"] != "agent":
         reply = visitor.expect("message")
-    print(f"5. the agent opened the link and replied; the visitor sees: {reply['body']!r}")
+    print(f"6. the agent opened the link and replied; the visitor sees: {reply['body']!r}")
     created = receiver.expect("message.created")
     if created["data"]["message"]["author"]["kind"] != "agent":
         receiver.expect("message.created")
 
     deliveries = api.call("GET", f"/api/v1/webhooks/{endpoint['id']}/deliveries")
-    print("6. delivery log:")
+    print("7. delivery log:")
     for d in reversed(deliveries):
         attempts = ", ".join(str(a["status_code"] or a["error"]) for a in d["attempts"])
         print(f"   {d['event_type']:<22} {d['state']:<10} attempts: {attempts}")

@@ -187,6 +187,33 @@ pub mod integration {
             let _ = (config, event);
             Ok(())
         }
+
+        /// The webhook body for `event`; only asked of the plugin configured as the webhook shaper. The
+        /// default is the envelope itself.
+        fn shape_webhook(config: &str, event: PlatformEvent) -> Result<String, String> {
+            let _ = config;
+            Ok(event.envelope())
+        }
+    }
+
+    impl PlatformEvent {
+        /// The Standard Webhooks envelope `{"id","type","timestamp","data"}` of this event, as the host
+        /// sends it when no plugin shapes it.
+        pub fn envelope(&self) -> String {
+            // Spliced as text, so `data` keeps the host's bytes and key order.
+            let data = match serde_json::from_str::<serde::de::IgnoredAny>(&self.data) {
+                Ok(_) => self.data.trim(),
+                Err(_) => "null",
+            };
+            let text = |s: &str| serde_json::Value::from(s).to_string();
+            format!(
+                r#"{{"id":{},"type":{},"timestamp":{},"data":{}}}"#,
+                text(&self.id),
+                text(&self.type_),
+                text(&self.timestamp),
+                data
+            )
+        }
     }
 
     impl Request {
@@ -250,6 +277,14 @@ macro_rules! export_integration {
                 ) -> ::std::result::Result<(), ::std::string::String> {
                     $crate::__private::init();
                     <$ty as $crate::Integration>::on_event(&config, event)
+                }
+
+                fn shape_webhook(
+                    config: ::std::string::String,
+                    event: $crate::integration::PlatformEvent,
+                ) -> ::std::result::Result<::std::string::String, ::std::string::String> {
+                    $crate::__private::init();
+                    <$ty as $crate::Integration>::shape_webhook(&config, event)
                 }
             }
         };

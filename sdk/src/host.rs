@@ -77,3 +77,33 @@ pub fn agent_save(fields: &AgentFields) -> Result<Agent, HostError> {
         Err(no_host())
     }
 }
+
+pub use crate::types::{Customer, CustomerFields};
+
+/// The customer with this external id, if any; needs
+/// [`capability::CUSTOMERS_READ`](crate::capability::CUSTOMERS_READ).
+pub fn customer_get(external_id: &str) -> Result<Option<Customer>, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::customer_get(external_id)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = external_id;
+        Err(no_host())
+    }
+}
+
+/// Creates or updates the customer with `fields.external_id`; needs
+/// [`capability::CUSTOMERS_WRITE`](crate::capability::CUSTOMERS_WRITE).
+pub fn customer_save(fields: &CustomerFields) -> Result<Customer, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::customer_save(fields)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = fields;
+        Err(no_host())
+    }
+}

@@ -45,6 +45,10 @@ pub mod capability {
     pub const AGENTS_READ: &str = "agents.read";
     /// Creating, updating and disabling agents: `host::agent_save`.
     pub const AGENTS_WRITE: &str = "agents.write";
+    /// Reading customers: `host::customer_get`.
+    pub const CUSTOMERS_READ: &str = "customers.read";
+    /// Creating and updating customers and their labels: `host::customer_save`.
+    pub const CUSTOMERS_WRITE: &str = "customers.write";
 }
 
 #[doc(hidden)]

@@ -639,16 +639,37 @@
     const c = state.conversations.get(state.current);
     const set = (id, text, title) => { $(id).textContent = text; if (title) { $(id).title = title; } };
     if (!c) {
-      ["detail-customer", "detail-visitor", "detail-status", "detail-assignee", "detail-started", "detail-activity", "detail-count"].forEach((id) => set(id, "—"));
+      ["detail-customer", "detail-name", "detail-email", "detail-labels", "detail-visitor", "detail-status", "detail-assignee", "detail-started", "detail-activity", "detail-count"].forEach((id) => set(id, "—"));
       return;
     }
     set("detail-customer", shortId(c.customer_id), c.customer_id);
+    renderCustomer(c.customer_id);
     set("detail-visitor", shortId(c.visitor_id), c.visitor_id);
     set("detail-status", c.status === "open" ? "Open" : "Closed");
     set("detail-assignee", c.assignee_id ? agentName(c.assignee_id) : "Queue");
     set("detail-started", clock(c.created_at));
     set("detail-activity", clock(lastActivity(c)));
     set("detail-count", String(Math.max(c.last_seq, state.lastSeq.get(c.id) || 0)));
+  }
+
+  // Name, email and labels come from the integrator (customer tagging); asked for once per
+  // conversation shown, so a label added meanwhile shows on the next visit to the conversation.
+  async function renderCustomer(customerId) {
+    const fill = (customer) => {
+      if (state.conversations.get(state.current)?.customer_id !== customerId) { return; }
+      const name = [customer.firstname, customer.lastname].filter(Boolean).join(" ");
+      $("detail-name").textContent = name || "—";
+      $("detail-email").textContent = customer.email || "—";
+      const labels = $("detail-labels");
+      labels.replaceChildren(...customer.labels.map((l) => el("span", { class: "label", "data-testid": "customer-label" }, l)));
+      if (!customer.labels.length) { labels.textContent = "—"; }
+    };
+    fill({ firstname: null, lastname: null, email: null, labels: [] });
+    try {
+      fill(await getJson("/agent/api/customers/" + encodeURIComponent(customerId)));
+    } catch (e) {
+      // The details pane stays usable without them.
+    }
   }
 
   // ---- wiring --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::DeliveryConfig;
 use crate::delivery::client::{Answer, Sender};
+use crate::domain::integrations::Integrations;
 use crate::domain::webhooks::Attempt;
 use crate::store::{AttemptRecord, ClaimedDelivery, NextStep, Store};
 
@@ -30,6 +31,7 @@ pub enum DeliveryError {
 /// finish and record, and then ends.
 pub fn spawn(
     store: Store,
+    integrations: Integrations,
     config: DeliveryConfig,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<()>, DeliveryError> {
@@ -39,6 +41,7 @@ pub fn spawn(
     )?;
     let worker = Worker {
         store,
+        integrations,
         config: Arc::new(config),
         sender: Arc::new(sender),
     };
@@ -48,6 +51,8 @@ pub fn spawn(
 #[derive(Clone)]
 struct Worker {
     store: Store,
+    /// Shapes an event's webhook body (the shaper plugin) the first time it is sent.
+    integrations: Integrations,
     config: Arc<DeliveryConfig>,
     sender: Arc<Sender>,
 }
@@ -94,7 +99,23 @@ impl Worker {
             .await
     }
 
-    async fn attempt(self, delivery: ClaimedDelivery) {
+    async fn attempt(self, mut delivery: ClaimedDelivery) {
+        if !delivery.body_fixed {
+            let shaped = self.integrations.webhook_body(&delivery.payload).await;
+            match self
+                .store
+                .fix_webhook_body(delivery.event_id, &shaped)
+                .await
+            {
+                Ok(fixed) => delivery.payload = fixed,
+                Err(e) => {
+                    // Not sent unfixed: the lease runs out and the next attempt tries again.
+                    tracing::error!(error = %e, event = %delivery.event_id,
+                        "cannot fix the webhook body");
+                    return;
+                }
+            }
+        }
         let started_at = Utc::now();
         let timer = Instant::now();
         let answer = self.sender.post(&delivery, started_at).await;

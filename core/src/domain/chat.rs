@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::bus::Bus;
 use crate::domain::DomainError;
 use crate::domain::clock::Clock;
+use crate::domain::customers::MAX_FIELD_BYTES;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
 use crate::domain::model::{
@@ -106,6 +107,44 @@ impl Chat {
             ));
         }
         Ok(visitor)
+    }
+
+    /// Links the visitor to the customer a page vouched for: `proof` must be the site identity
+    /// secret's HMAC of `customer_id` (see `domain::customers`). Answers the visitor as linked.
+    pub async fn identify_visitor(
+        &self,
+        site: &Site,
+        visitor: Visitor,
+        customer_id: &str,
+        proof: &str,
+    ) -> Result<Visitor, DomainError> {
+        let customer_id = customer_id.trim();
+        if customer_id.is_empty() || customer_id.len() > MAX_FIELD_BYTES {
+            return Err(DomainError::invalid(
+                "customer.id",
+                format!("must be 1 to {MAX_FIELD_BYTES} bytes"),
+            ));
+        }
+        let Some(secret) = self.store.identity_secret(site.id).await? else {
+            return Err(DomainError::invalid(
+                "customer",
+                "this site takes no customer identities: it has no identity secret",
+            ));
+        };
+        if !secret.verifies(customer_id, proof) {
+            return Err(DomainError::invalid(
+                "customer.hash",
+                "is not the site's HMAC of this customer id",
+            ));
+        }
+        let customer = self
+            .store
+            .identify_visitor(visitor.id, customer_id, self.clock.now())
+            .await?;
+        Ok(Visitor {
+            customer_id: Some(customer.id),
+            ..visitor
+        })
     }
 
     /// A visitor's widget connected and said which page it is on.

@@ -21,6 +21,10 @@ pub enum Scope {
     AgentsWrite,
     #[serde(rename = "agent-links:create")]
     AgentLinksCreate,
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
     #[serde(rename = "sites:read")]
     SitesRead,
     #[serde(rename = "rules:read")]
@@ -42,13 +46,15 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 17] = [
         Scope::Admin,
         Scope::ConversationsRead,
         Scope::ConversationsWrite,
         Scope::AgentsRead,
         Scope::AgentsWrite,
         Scope::AgentLinksCreate,
+        Scope::CustomersRead,
+        Scope::CustomersWrite,
         Scope::SitesRead,
         Scope::RulesRead,
         Scope::RulesWrite,
@@ -68,6 +74,8 @@ impl Scope {
             Scope::AgentsRead => "agents:read",
             Scope::AgentsWrite => "agents:write",
             Scope::AgentLinksCreate => "agent-links:create",
+            Scope::CustomersRead => "customers:read",
+            Scope::CustomersWrite => "customers:write",
             Scope::SitesRead => "sites:read",
             Scope::RulesRead => "rules:read",
             Scope::RulesWrite => "rules:write",
@@ -94,7 +102,7 @@ impl fmt::Display for Scope {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, sites:read, widget:read, widget:write)"
+    "unknown scope `{0}` (known: admin, conversations:read, conversations:write, agents:read, agents:write, agent-links:create, customers:read, customers:write, sites:read, rules:read, rules:write, visibility:read, visibility:write, webhooks:read, webhooks:write, widget:read, widget:write)"
 )]
 pub struct UnknownScope(pub String);
 

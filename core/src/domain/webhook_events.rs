@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use crate::domain::ids::{
     AgentId, ConversationId, CustomerId, EventId, MessageId, SiteId, VisitorId,
 };
-use crate::domain::model::{Agent, AuthorKind, Conversation, ConversationStatus, Message};
+use crate::domain::model::{
+    Agent, AuthorKind, Conversation, ConversationStatus, Customer, Message,
+};
 
 /// What happened. Endpoints subscribe to a list of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -32,14 +34,18 @@ pub enum EventType {
     ConversationAssigned,
     #[serde(rename = "conversation.closed")]
     ConversationClosed,
+    /// An integration created or changed a customer (name, email, labels).
+    #[serde(rename = "customer.updated")]
+    CustomerUpdated,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::ConversationStarted,
         EventType::MessageCreated,
         EventType::ConversationAssigned,
         EventType::ConversationClosed,
+        EventType::CustomerUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +54,7 @@ impl EventType {
             EventType::MessageCreated => "message.created",
             EventType::ConversationAssigned => "conversation.assigned",
             EventType::ConversationClosed => "conversation.closed",
+            EventType::CustomerUpdated => "customer.updated",
         }
     }
 }
@@ -93,6 +100,9 @@ pub enum DomainEvent {
     ConversationClosed {
         conversation: Conversation,
     },
+    CustomerUpdated {
+        customer: Customer,
+    },
 }
 
 impl DomainEvent {
@@ -102,51 +112,80 @@ impl DomainEvent {
             DomainEvent::MessageCreated { .. } => EventType::MessageCreated,
             DomainEvent::ConversationAssigned { .. } => EventType::ConversationAssigned,
             DomainEvent::ConversationClosed { .. } => EventType::ConversationClosed,
+            DomainEvent::CustomerUpdated { .. } => EventType::CustomerUpdated,
         }
     }
 
-    /// The conversation whose events must reach each endpoint in order.
+    /// The conversation whose events must reach each endpoint in order; customer events stand alone.
     pub fn conversation_id(&self) -> Option<ConversationId> {
-        Some(self.conversation().id)
+        self.conversation().map(|c| c.id)
     }
 
-    fn conversation(&self) -> &Conversation {
+    fn conversation(&self) -> Option<&Conversation> {
         match self {
             DomainEvent::ConversationStarted { conversation, .. }
             | DomainEvent::MessageCreated { conversation, .. }
             | DomainEvent::ConversationAssigned { conversation, .. }
-            | DomainEvent::ConversationClosed { conversation } => conversation,
+            | DomainEvent::ConversationClosed { conversation } => Some(conversation),
+            DomainEvent::CustomerUpdated { .. } => None,
         }
     }
 
     /// The envelope as sent: `id` is the `webhook-id` of every attempt.
     pub fn envelope(&self, id: EventId, timestamp: DateTime<Utc>) -> Envelope {
-        let conversation = self.conversation();
-        let (message, assignee) = match self {
-            DomainEvent::ConversationStarted { message, .. }
-            | DomainEvent::MessageCreated { message, .. } => {
-                (Some(MessageData::from(message)), None)
+        let data = match self {
+            DomainEvent::ConversationStarted {
+                conversation,
+                message,
             }
-            DomainEvent::ConversationAssigned { assignee, .. } => {
-                (None, Some(assignee.as_ref().map(AssigneeData::from)))
+            | DomainEvent::MessageCreated {
+                conversation,
+                message,
+            } => EventData::Conversation(ConversationData::new(
+                conversation,
+                Some(MessageData::from(message)),
+                None,
+            )),
+            DomainEvent::ConversationAssigned {
+                conversation,
+                assignee,
+            } => EventData::Conversation(ConversationData::new(
+                conversation,
+                None,
+                Some(assignee.as_ref().map(AssigneeData::from)),
+            )),
+            DomainEvent::ConversationClosed { conversation } => {
+                EventData::Conversation(ConversationData::new(conversation, None, None))
             }
-            DomainEvent::ConversationClosed { .. } => (None, None),
+            DomainEvent::CustomerUpdated { customer } => {
+                EventData::Customer(CustomerData::from(customer))
+            }
         };
         Envelope {
             id,
             event_type: self.event_type(),
             timestamp,
-            data: EventData {
-                conversation_id: conversation.id,
-                customer_id: conversation.customer_id,
-                site_id: conversation.site_id,
-                visitor_id: conversation.visitor_id,
-                status: conversation.status,
-                assignee_id: conversation.assignee_id,
-                last_seq: conversation.last_seq,
-                message,
-                assignee,
-            },
+            data,
+        }
+    }
+}
+
+impl ConversationData {
+    fn new(
+        conversation: &Conversation,
+        message: Option<MessageData>,
+        assignee: Option<Option<AssigneeData>>,
+    ) -> Self {
+        Self {
+            conversation_id: conversation.id,
+            customer_id: conversation.customer_id,
+            site_id: conversation.site_id,
+            visitor_id: conversation.visitor_id,
+            status: conversation.status,
+            assignee_id: conversation.assignee_id,
+            last_seq: conversation.last_seq,
+            message,
+            assignee,
         }
     }
 }
@@ -162,10 +201,18 @@ pub struct Envelope {
     pub data: EventData,
 }
 
+/// What an event is about: a conversation, or (`customer.updated`) a customer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EventData {
+    Conversation(ConversationData),
+    Customer(CustomerData),
+}
+
 /// The conversation an event is about, and the message or assignee when the event has one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EventData {
+pub struct ConversationData {
     pub conversation_id: ConversationId,
     /// Pass it as `customerId` to the agent link API to get an agent into this conversation.
     pub customer_id: CustomerId,
@@ -212,6 +259,34 @@ pub struct AssigneeData {
     pub external_id: Option<String>,
     pub name: String,
     pub email: String,
+}
+
+/// A customer as `customer.updated` carries it: `customerId` joins it to conversation events,
+/// `externalId` to the integrator's own records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerData {
+    pub customer_id: CustomerId,
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub labels: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Customer> for CustomerData {
+    fn from(c: &Customer) -> Self {
+        Self {
+            customer_id: c.id,
+            external_id: c.external_id.clone(),
+            email: c.email.clone(),
+            firstname: c.firstname.clone(),
+            lastname: c.lastname.clone(),
+            labels: c.labels.clone(),
+            updated_at: c.updated_at,
+        }
+    }
 }
 
 impl From<&Message> for MessageData {
@@ -306,5 +381,30 @@ mod tests {
         let json = serde_json::to_value(unassigned.envelope(EventId::new(), c.created_at)).unwrap();
         assert!(json["data"]["assignee"].is_null());
         assert!(json["data"].get("assignee").is_some(), "null, not missing");
+    }
+
+    #[test]
+    fn customer_updated_carries_both_ids_and_no_conversation() {
+        let now = Utc::now();
+        let customer = Customer {
+            id: CustomerId::new(),
+            external_id: Some("cust-42".into()),
+            email: Some("ada@example.com".into()),
+            firstname: Some("Ada".into()),
+            lastname: None,
+            labels: vec!["vip".into()],
+            created_at: now,
+            updated_at: now,
+        };
+        let event = DomainEvent::CustomerUpdated {
+            customer: customer.clone(),
+        };
+        assert_eq!(event.conversation_id(), None, "no per-conversation order");
+        let json = serde_json::to_value(event.envelope(EventId::new(), now)).unwrap();
+        assert_eq!(json["type"], "customer.updated");
+        assert_eq!(json["data"]["customerId"], customer.id.to_string());
+        assert_eq!(json["data"]["externalId"], "cust-42");
+        assert_eq!(json["data"]["labels"], serde_json::json!(["vip"]));
+        assert!(json["data"].get("conversationId").is_none());
     }
 }

@@ -173,29 +173,37 @@ impl Widgets {
         &self,
         stored: Option<StoredWidgetConfig>,
     ) -> Result<EffectiveConfig, WidgetError> {
-        let plugin = self
-            .plugins
-            .get(&self.plugin)
-            .ok_or_else(|| PluginError::NotFound(self.plugin.to_string()))?;
-        let schema: Value = serde_json::from_str(plugin.config_schema()).unwrap_or(Value::Null);
-        let mut config = defaults(&schema);
-        let stored_doc = stored
-            .as_ref()
-            .map_or_else(|| Value::Object(Map::new()), |s| s.config.clone());
-        if let Value::Object(fields) = &stored_doc {
-            for (key, value) in fields {
-                config.insert(key.clone(), value.clone());
-            }
-        }
-        Ok(EffectiveConfig {
-            plugin: self.plugin.to_string(),
-            version: stored.as_ref().map_or(0, |s| s.version),
-            config: Value::Object(config),
-            stored: stored_doc,
-            schema,
-            updated_at: stored.map(|s| s.updated_at),
-        })
+        Ok(effective_config(&self.plugins, &self.plugin, stored)?)
     }
+}
+
+/// A plugin's configuration in force: `stored` over the defaults of the plugin's schema.
+pub(crate) fn effective_config(
+    plugins: &PluginHost,
+    name: &str,
+    stored: Option<StoredWidgetConfig>,
+) -> Result<EffectiveConfig, PluginError> {
+    let plugin = plugins
+        .get(name)
+        .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
+    let schema: Value = serde_json::from_str(plugin.config_schema()).unwrap_or(Value::Null);
+    let mut config = defaults(&schema);
+    let stored_doc = stored
+        .as_ref()
+        .map_or_else(|| Value::Object(Map::new()), |s| s.config.clone());
+    if let Value::Object(fields) = &stored_doc {
+        for (key, value) in fields {
+            config.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(EffectiveConfig {
+        plugin: name.to_string(),
+        version: stored.as_ref().map_or(0, |s| s.version),
+        config: Value::Object(config),
+        stored: stored_doc,
+        schema,
+        updated_at: stored.map(|s| s.updated_at),
+    })
 }
 
 /// The `default` of each top-level property of a JSON Schema.

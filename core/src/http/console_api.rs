@@ -1,12 +1,14 @@
 //! `/agent/api/*`: what the console reads over HTTP with its session cookie (no API token): who is
-//! signed in, and the colleagues a conversation can be assigned to. Everything live goes through
+//! signed in, the colleagues a conversation can be assigned to, and who a customer is. Everything live goes through
 //! `/ws/agent`.
 
 use axum::extract::State;
 
 use crate::app::AppState;
-use crate::http::dto::AgentDto;
+use crate::domain::ids::CustomerId;
+use crate::http::dto::{AgentDto, CustomerDto};
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::session::SessionAgent;
 
 /// `GET /agent/api/me`: the signed-in agent; `401` sends the console to the sign-in page.
@@ -30,4 +32,18 @@ pub async fn agents(
             .map(|a| AgentDto::new(a, state.chat.agent_status(a.id)))
             .collect(),
     ))
+}
+
+/// `GET /agent/api/customers/{id}`: a conversation's customer (name, email, labels) for the details pane.
+pub async fn customer(
+    State(state): State<AppState>,
+    _signed_in: SessionAgent,
+    Path(id): Path<uuid::Uuid>,
+) -> Result<axum::Json<CustomerDto>, ApiError> {
+    let customer = state
+        .store
+        .customer(CustomerId(id))
+        .await?
+        .ok_or(ApiError::NotFound("customer"))?;
+    Ok(axum::Json(customer.into()))
 }

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::model::{
-    Agent, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus, Message, Site,
+    Agent, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus, Customer, Message,
+    Site,
 };
 use crate::domain::scope::Scope;
 
@@ -270,4 +271,31 @@ pub struct CreateSite {
 
 fn utc() -> String {
     "UTC".into()
+}
+
+/// A customer as agents see them: who they are in the integrator's system, and their labels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDto {
+    pub id: Uuid,
+    /// The integrator's id, once the customer was identified or synced.
+    pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub labels: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerDto {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id.0,
+            external_id: c.external_id,
+            email: c.email,
+            firstname: c.firstname,
+            lastname: c.lastname,
+            labels: c.labels,
+            updated_at: c.updated_at,
+        }
+    }
 }

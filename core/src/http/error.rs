@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::DomainError;
+use crate::domain::integrations::IntegrationError;
 use crate::domain::scope::Scope;
 use crate::domain::widget::WidgetError;
 use crate::plugins::PluginError;
@@ -238,6 +239,16 @@ impl From<PluginError> for ApiError {
             | PluginError::Invalid { .. }
             | PluginError::Disabled(_)
             | PluginError::WrongKind { .. } => ApiError::PluginUnavailable(err.to_string()),
+        }
+    }
+}
+
+impl From<IntegrationError> for ApiError {
+    fn from(err: IntegrationError) -> Self {
+        match err {
+            IntegrationError::Invalid(errors) => WidgetError::Invalid(errors).into(),
+            IntegrationError::Plugin(plugin) => plugin.into(),
+            IntegrationError::Store(store) => store.into(),
         }
     }
 }

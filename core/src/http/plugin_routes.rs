@@ -74,7 +74,7 @@ async fn call(
     .await?;
     let plugin = route.plugin.clone();
     let answer = state
-        .plugins
+        .integrations
         .handle_route(
             &plugin,
             RouteRequest {

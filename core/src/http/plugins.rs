@@ -1,4 +1,5 @@
-//! `/api/v1/plugins`: the loaded plugins with their health, and taking a disabled one back into service.
+//! `/api/v1/plugins`: the loaded plugins with their health, taking a disabled one back into service, and
+//! integration plugins' configuration.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,10 +8,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::domain::integrations::IntegrationError;
+use crate::domain::widget::EffectiveConfig;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::Path;
-use crate::plugins::{PluginInfo, PluginKind, PluginStatus};
+use crate::http::extract::{Json, Path};
+use crate::plugins::{PluginError, PluginInfo, PluginKind, PluginStatus};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PluginDto {
@@ -99,4 +102,88 @@ pub async fn enable(
     state.plugins.enable(&name).await?;
     tracing::info!(plugin = %name, by = %caller.token.id, "plugin enabled by an admin");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An integration plugin's configuration: what is in force, what was stored, and the schema.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginConfigDto {
+    pub plugin: String,
+    /// 0 while nothing was stored; one more per change.
+    pub version: i64,
+    /// The configuration in force: the stored document over the schema's defaults.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// The document as stored (what `PUT` set), without defaults.
+    #[schema(value_type = Object)]
+    pub stored: serde_json::Value,
+    /// The plugin's JSON Schema for the document.
+    #[schema(value_type = Object)]
+    pub schema: serde_json::Value,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<EffectiveConfig> for PluginConfigDto {
+    fn from(c: EffectiveConfig) -> Self {
+        Self {
+            plugin: c.plugin,
+            version: c.version,
+            config: c.config,
+            stored: c.stored,
+            schema: c.schema,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// `GET /api/v1/plugins/{name}/config`: an integration plugin's configuration, with its schema.
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/config", tag = "plugins",
+    params(("name" = String, Path, description = "integration plugin name")),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, body = PluginConfigDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_config(
+    State(state): State<AppState>,
+    _caller: Caller<need::Admin>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<PluginConfigDto>, ApiError> {
+    let config = state
+        .integrations
+        .config(&name)
+        .await
+        .map_err(config_error)?;
+    Ok(axum::Json(config.into()))
+}
+
+/// `PUT /api/v1/plugins/{name}/config`: replace an integration plugin's configuration. The plugin
+/// validates it; a bad value is 422 naming the field. Fields left out take their defaults.
+#[utoipa::path(put, path = "/api/v1/plugins/{name}/config", tag = "plugins",
+    params(("name" = String, Path, description = "integration plugin name")),
+    request_body(content = Object, description = "the configuration document"),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, body = PluginConfigDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn put_config(
+    State(state): State<AppState>,
+    caller: Caller<need::Admin>,
+    Path(name): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<axum::Json<PluginConfigDto>, ApiError> {
+    let config = state
+        .integrations
+        .put_config(&name, body)
+        .await
+        .map_err(config_error)?;
+    tracing::info!(plugin = %name, by = %caller.token.id, version = config.version, "plugin configuration stored");
+    Ok(axum::Json(config.into()))
+}
+
+/// Widget and co-browse plugins have configuration routes of their own: here they are not found.
+fn config_error(err: IntegrationError) -> ApiError {
+    match err {
+        IntegrationError::Plugin(PluginError::WrongKind { .. }) => {
+            ApiError::NotFound("integration plugin")
+        }
+        other => other.into(),
+    }
 }

@@ -23,13 +23,19 @@ pub enum Capability {
     AgentsRead,
     /// Creating, updating and disabling agents (never deleting): `agent-save`.
     AgentsWrite,
+    /// Reading customers: `customer-get`.
+    CustomersRead,
+    /// Creating and updating customers and their labels: `customer-save`.
+    CustomersWrite,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 3] = [
+    pub const ALL: [Capability; 5] = [
         Capability::Kv,
         Capability::AgentsRead,
         Capability::AgentsWrite,
+        Capability::CustomersRead,
+        Capability::CustomersWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +43,8 @@ impl Capability {
             Capability::Kv => "kv",
             Capability::AgentsRead => "agents.read",
             Capability::AgentsWrite => "agents.write",
+            Capability::CustomersRead => "customers.read",
+            Capability::CustomersWrite => "customers.write",
         }
     }
 }
@@ -48,7 +56,9 @@ impl fmt::Display for Capability {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown capability `{0}` (known: kv, agents.read, agents.write)")]
+#[error(
+    "unknown capability `{0}` (known: kv, agents.read, agents.write, customers.read, customers.write)"
+)]
 pub struct UnknownCapability(pub String);
 
 impl FromStr for Capability {

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
+use crate::domain::webhook_events::EventType;
 use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
@@ -159,6 +160,8 @@ pub struct Loaded {
     health: Health,
     /// An integration plugin's checked routes; empty for other kinds.
     routes: Vec<PluginRoute>,
+    /// The event types an integration plugin takes through `on-event`.
+    events: Vec<EventType>,
 }
 
 #[derive(Default)]
@@ -191,6 +194,16 @@ impl Loaded {
     /// The REST routes an integration plugin serves.
     pub fn routes(&self) -> &[PluginRoute] {
         &self.routes
+    }
+
+    /// The event types an integration plugin registered for.
+    pub fn events(&self) -> &[EventType] {
+        &self.events
+    }
+
+    /// Whether the plugin was disabled after repeated failures.
+    pub fn is_disabled(&self) -> bool {
+        self.disabled().is_some()
     }
 
     fn disabled(&self) -> Option<DisabledRecord> {
@@ -936,8 +949,8 @@ pub(crate) fn load_component(
             ),
         )
     })?;
-    let routes = match &adapter {
-        Adapter::Widget0_1(_) | Adapter::Cobrowse0_1(_) => Vec::new(),
+    let (routes, events) = match &adapter {
+        Adapter::Widget0_1(_) | Adapter::Cobrowse0_1(_) => (Vec::new(), Vec::new()),
         Adapter::Integration0_1(integration) => {
             let mut store = new_store(engine, limits, fresh(store.into_data()));
             let registration = integration.register(&mut store).map_err(|e| {
@@ -946,7 +959,8 @@ pub(crate) fn load_component(
                     format!("register(): {}", call::classify(hint, &e, store.data())),
                 )
             })?;
-            check_routes(&manifest.name, registration)?
+            let events = check_events(&manifest.name, &registration.events)?;
+            (check_routes(&manifest.name, registration)?, events)
         }
     };
     if serde_json::from_str::<serde_json::Value>(&schema).is_err() {
@@ -968,7 +982,22 @@ pub(crate) fn load_component(
         adapter,
         health: Health::default(),
         routes,
+        events,
     })
+}
+
+/// Checks the event types an integration asks for; an unknown one refuses the plugin, with the reason.
+fn check_events(plugin: &str, events: &[String]) -> Result<Vec<EventType>, PluginError> {
+    let mut out: Vec<EventType> = Vec::new();
+    for name in events {
+        let event = name
+            .parse::<EventType>()
+            .map_err(|e| PluginError::invalid(plugin, format!("register(): {e}")))?;
+        if !out.contains(&event) {
+            out.push(event);
+        }
+    }
+    Ok(out)
 }
 
 /// Checks an integration's declared routes; one bad route refuses the plugin, with the reason.

@@ -268,10 +268,12 @@ impl PluginHost {
             .max_by_key(|(route, _)| route.literals())
     }
 
-    /// Serves a request to a plugin route. `Ok(Err(refusal))` is the plugin turning the request down.
+    /// Serves a request to a plugin route with the plugin's configuration. `Ok(Err(refusal))` is the
+    /// plugin turning the request down.
     pub async fn handle_route(
         &self,
         plugin: &str,
+        config: String,
         request: RouteRequest,
     ) -> Result<Result<RouteResponse, RouteRefusal>, PluginError> {
         let input = request.body.as_ref().map_or(0, String::len)
@@ -290,10 +292,89 @@ impl PluginHost {
                 let Adapter::Integration0_1(integration) = adapter else {
                     return Ok(Err("not an integration plugin".into()));
                 };
-                integration.handle(store, "{}", request)
+                integration.handle(store, &config, request)
             },
         )
         .await
+    }
+
+    /// Hands one platform event to an integration plugin that registered for its type.
+    pub async fn on_event(
+        &self,
+        plugin: &str,
+        config: String,
+        event: PlatformEvent,
+    ) -> Result<(), PluginError> {
+        let input = config.len() + event.size();
+        self.call(
+            plugin,
+            PluginKind::Integration,
+            input,
+            |_: &()| 0,
+            move |adapter, store| {
+                let Adapter::Integration0_1(integration) = adapter else {
+                    return Ok(Err("not an integration plugin".into()));
+                };
+                integration.on_event(store, &config, event)
+            },
+        )
+        .await
+    }
+
+    /// Asks the webhook shaper for the body endpoints get for `event`.
+    pub async fn shape_webhook(
+        &self,
+        plugin: &str,
+        config: String,
+        event: PlatformEvent,
+    ) -> Result<String, PluginError> {
+        let input = config.len() + event.size();
+        self.call(
+            plugin,
+            PluginKind::Integration,
+            input,
+            String::len,
+            move |adapter, store| {
+                let Adapter::Integration0_1(integration) = adapter else {
+                    return Ok(Err("not an integration plugin".into()));
+                };
+                integration.shape_webhook(store, &config, event)
+            },
+        )
+        .await
+    }
+}
+
+/// A platform event as integration plugins get it: the webhook envelope, with `data` as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformEvent {
+    pub id: String,
+    pub event_type: String,
+    pub timestamp: String,
+    pub data: String,
+}
+
+impl PlatformEvent {
+    /// Splits a stored envelope (`{"id","type","timestamp","data"}`) into its parts.
+    pub fn from_envelope(envelope: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(envelope).map_err(|e| format!("not an event envelope: {e}"))?;
+        let text = |key: &str| {
+            value[key]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| format!("the event envelope has no `{key}`"))
+        };
+        Ok(Self {
+            id: text("id")?,
+            event_type: text("type")?,
+            timestamp: text("timestamp")?,
+            data: value["data"].to_string(),
+        })
+    }
+
+    fn size(&self) -> usize {
+        self.id.len() + self.event_type.len() + self.timestamp.len() + self.data.len()
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::domain::model::Agent;
+use crate::domain::customers::{CustomerFields, CustomerFieldsError};
+use crate::domain::model::{Agent, Customer};
 use crate::plugins::call::{CallState, ImportError};
 use crate::plugins::capabilities::Capability;
 use crate::store::agent_sync::SyncedAgent;
@@ -19,6 +20,14 @@ pub trait Platform: Send + Sync {
 
     /// Creates or updates the agent with this external id.
     fn save_agent(&self, agent: SyncedAgent) -> BoxFuture<'_, Result<Agent, StoreError>>;
+
+    fn customer<'a>(
+        &'a self,
+        external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Customer>, StoreError>>;
+
+    /// Creates or updates the customer with this external id (`customer.updated` on a change).
+    fn save_customer(&self, fields: CustomerFields) -> BoxFuture<'_, Result<Customer, StoreError>>;
 }
 
 impl Platform for Store {
@@ -28,6 +37,17 @@ impl Platform for Store {
 
     fn save_agent(&self, agent: SyncedAgent) -> BoxFuture<'_, Result<Agent, StoreError>> {
         Box::pin(self.save_synced_agent(agent))
+    }
+
+    fn customer<'a>(
+        &'a self,
+        external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Customer>, StoreError>> {
+        Box::pin(self.customer_by_external_id(external_id))
+    }
+
+    fn save_customer(&self, fields: CustomerFields) -> BoxFuture<'_, Result<Customer, StoreError>> {
+        Box::pin(async move { Ok(self.save_customer(fields).await?.customer) })
     }
 }
 
@@ -69,6 +89,29 @@ impl CallState {
         let platform = self.platform()?;
         self.runtime
             .block_on(platform.save_agent(agent))
+            .map_err(|e| ImportError::Unavailable(e.to_string()))
+    }
+
+    pub fn customer_get(&mut self, external_id: &str) -> Result<Option<Customer>, ImportError> {
+        self.require(Capability::CustomersRead)?;
+        let platform = self.platform()?;
+        self.runtime
+            .block_on(platform.customer(external_id))
+            .map_err(|e| ImportError::Unavailable(e.to_string()))
+    }
+
+    /// Fields are normalised here, so every plugin gets the same trimming, label order and limits.
+    pub fn customer_save(&mut self, fields: CustomerFields) -> Result<Customer, ImportError> {
+        self.require(Capability::CustomersWrite)?;
+        let fields = fields.normalised().map_err(|e| match e {
+            CustomerFieldsError::TooLong(_) | CustomerFieldsError::TooManyLabels => {
+                ImportError::TooLarge
+            }
+            other => ImportError::Unavailable(other.to_string()),
+        })?;
+        let platform = self.platform()?;
+        self.runtime
+            .block_on(platform.save_customer(fields))
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 }

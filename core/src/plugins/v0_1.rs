@@ -4,6 +4,7 @@
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
+use crate::domain::customers::CustomerFields;
 use crate::domain::model::AuthorKind;
 use crate::plugins::call::{CallState, ImportError, LogLevel};
 use crate::plugins::{
@@ -227,6 +228,42 @@ impl host::Host for CallState {
         CallState::agent_save(self, synced)
             .map(|saved| agent(&saved))
             .map_err(host_error)
+    }
+
+    fn customer_get(
+        &mut self,
+        external_id: String,
+    ) -> Result<Option<types::Customer>, types::HostError> {
+        CallState::customer_get(self, &external_id)
+            .map(|found| found.as_ref().map(customer))
+            .map_err(host_error)
+    }
+
+    fn customer_save(
+        &mut self,
+        fields: types::CustomerFields,
+    ) -> Result<types::Customer, types::HostError> {
+        let fields = CustomerFields {
+            external_id: fields.external_id,
+            email: fields.email,
+            firstname: fields.firstname,
+            lastname: fields.lastname,
+            labels: fields.labels,
+        };
+        CallState::customer_save(self, fields)
+            .map(|saved| customer(&saved))
+            .map_err(host_error)
+    }
+}
+
+fn customer(c: &crate::domain::model::Customer) -> types::Customer {
+    types::Customer {
+        id: c.id.0.to_string(),
+        external_id: c.external_id.clone(),
+        email: c.email.clone(),
+        firstname: c.firstname.clone(),
+        lastname: c.lastname.clone(),
+        labels: c.labels.clone(),
     }
 }
 

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use crate::domain::ids::{DeliveryId, EventId, WebhookId};
 use crate::domain::webhooks::{Attempt, DeliveryState, WebhookSecret};
-use crate::store::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
+use crate::store::entities::{outbox_event, webhook_attempt, webhook_delivery, webhook_endpoint};
 use crate::store::webhooks::{open_states, payloads};
 use crate::store::{Store, StoreResult};
 
@@ -22,8 +22,11 @@ pub struct ClaimedDelivery {
     pub event_id: EventId,
     pub url: String,
     pub secret: WebhookSecret,
-    /// The envelope to send, byte for byte.
+    /// What to send, byte for byte: the body fixed by an earlier attempt, else the envelope.
     pub payload: String,
+    /// Whether `payload` is already the fixed webhook body; if not, the first attempt fixes it
+    /// ([`Store::fix_webhook_body`]).
+    pub body_fixed: bool,
     /// Attempts made before this one.
     pub attempts: u32,
     /// When the delivery was first attempted; `None` if this is the first attempt.
@@ -122,18 +125,40 @@ impl Store {
             .into_iter()
             .filter_map(|d| {
                 let endpoint = endpoints.iter().find(|e| e.id == d.endpoint_id)?;
+                let stored = payloads.remove(&d.event_id)?;
                 Some(ClaimedDelivery {
                     delivery_id: DeliveryId(d.id),
                     endpoint_id: WebhookId(d.endpoint_id),
                     event_id: EventId(d.event_id),
                     url: endpoint.url.clone(),
                     secret: WebhookSecret::from_stored(endpoint.secret.clone()),
-                    payload: payloads.remove(&d.event_id)?,
+                    body_fixed: stored.webhook_body.is_some(),
+                    payload: stored.sent(),
                     attempts: u32::try_from(d.attempts).unwrap_or(0),
                     first_attempt_at: d.first_attempt_at,
                 })
             })
             .collect())
+    }
+
+    /// Fixes the body every endpoint gets for this event, unless an attempt (of another endpoint)
+    /// fixed one first; answers the body in force.
+    pub async fn fix_webhook_body(&self, event_id: EventId, body: &str) -> StoreResult<String> {
+        use outbox_event::{Column, Entity};
+        let w = self.write().await?;
+        Entity::update_many()
+            .col_expr(Column::WebhookBody, Expr::value(body))
+            .filter(Column::Id.eq(event_id.0))
+            .filter(Column::WebhookBody.is_null())
+            .exec(&w.tx)
+            .await?;
+        let fixed = Entity::find_by_id(event_id.0)
+            .one(&w.tx)
+            .await?
+            .and_then(|row| row.webhook_body)
+            .unwrap_or_else(|| body.to_string());
+        w.commit().await?;
+        Ok(fixed)
     }
 
     /// Logs an attempt and moves its delivery (and maybe its endpoint) on. A delivery deleted in

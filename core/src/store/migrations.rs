@@ -18,6 +18,8 @@ mod m20261126_000006_add_agent_groups;
 mod m20261126_000007_create_cobrowse_tables;
 #[path = "migrations/m20261126_000008_create_mail_tables.rs"]
 mod m20261126_000008_create_mail_tables;
+#[path = "migrations/m20261126_000010_create_integration_tables.rs"]
+mod m20261126_000010_create_integration_tables;
 
 pub struct Migrator;
 
@@ -33,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_create_cobrowse_tables::Migration),
             Box::new(m20261126_000008_create_mail_tables::Migration),
             Box::new(m20261126_000006_add_agent_groups::Migration),
+            Box::new(m20261126_000010_create_integration_tables::Migration),
         ]
     }
 }

@@ -34,6 +34,7 @@ pub(crate) async fn append(
         event_type: Set(event_type.as_str().into()),
         conversation_id: Set(conversation_id),
         payload: Set(payload),
+        webhook_body: Set(None),
         created_at: Set(now),
     }
     .insert(db)

@@ -189,7 +189,11 @@ impl Store {
         }
         rows.into_iter()
             .map(|row| {
-                let payload = payloads.get(&row.event_id).cloned().unwrap_or_default();
+                let payload = payloads
+                    .get(&row.event_id)
+                    .cloned()
+                    .map(StoredPayload::sent)
+                    .unwrap_or_default();
                 let log = attempts.remove(&row.id).unwrap_or_default();
                 Ok((delivery(row, payload)?, log))
             })
@@ -220,6 +224,7 @@ impl Store {
         let payload = payloads(&w.tx, [row.event_id])
             .await?
             .remove(&row.event_id)
+            .map(StoredPayload::sent)
             .unwrap_or_default();
         let log = webhook_attempt::Entity::find()
             .filter(webhook_attempt::Column::DeliveryId.eq(row.id))
@@ -254,10 +259,25 @@ fn events_json(events: &[EventType]) -> String {
     to_json_list(&names)
 }
 
+/// An event as the outbox holds it for webhooks.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredPayload {
+    pub envelope: String,
+    /// The body fixed by the first attempt, if one was made.
+    pub webhook_body: Option<String>,
+}
+
+impl StoredPayload {
+    /// What endpoints get (or will get, until the first attempt fixes it).
+    pub fn sent(self) -> String {
+        self.webhook_body.unwrap_or(self.envelope)
+    }
+}
+
 pub(crate) async fn payloads(
     db: &impl ConnectionTrait,
     event_ids: impl IntoIterator<Item = uuid::Uuid>,
-) -> StoreResult<HashMap<uuid::Uuid, String>> {
+) -> StoreResult<HashMap<uuid::Uuid, StoredPayload>> {
     let ids: Vec<uuid::Uuid> = event_ids.into_iter().collect();
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
@@ -265,7 +285,15 @@ pub(crate) async fn payloads(
             .filter(outbox_event::Column::Id.is_in(chunk.iter().copied()))
             .all(db)
             .await?;
-        out.extend(rows.into_iter().map(|r| (r.id, r.payload)));
+        out.extend(rows.into_iter().map(|r| {
+            (
+                r.id,
+                StoredPayload {
+                    envelope: r.payload,
+                    webhook_body: r.webhook_body,
+                },
+            )
+        }));
     }
     Ok(out)
 }

@@ -12,6 +12,15 @@ use crate::http::dto::{AgentDto, ConversationDto, MessageDto};
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// A customer identity from the page: the site's own customer id and
+/// `hex(HMAC-SHA256(site identity secret, id))`, computed on the site's server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIdentity {
+    pub id: String,
+    pub hash: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum VisitorFrame {
@@ -26,6 +35,9 @@ pub enum VisitorFrame {
         /// The browser's preferred language (`navigator.language`).
         #[serde(default)]
         language: String,
+        /// Who the visitor is in the site's own system, vouched for by the site's backend.
+        #[serde(default)]
+        customer: Option<CustomerIdentity>,
     },
     Message {
         client_id: String,

@@ -95,14 +95,15 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
             page,
             last_seq,
             language,
-        })) => (v, visitor_id, last_seq, page, language),
+            customer,
+        })) => (v, visitor_id, last_seq, page, language, customer),
         Ok(Incoming::Closed) => return,
         _ => {
             conn.refuse_without_hello().await;
             return;
         }
     };
-    let (v, visitor_id, last_seq, page, language) = hello;
+    let (v, visitor_id, last_seq, page, language, customer) = hello;
     if v != PROTOCOL_VERSION {
         conn.refuse_version(v).await;
         return;
@@ -114,6 +115,26 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
             conn.send(&domain_error_frame(e, None)).await;
             conn.close(close_code::POLICY, "visitor refused").await;
             return;
+        }
+    };
+    let arrived = match customer {
+        None => arrived,
+        Some(identity) => {
+            match state
+                .chat
+                .identify_visitor(&site, arrived.clone(), &identity.id, &identity.hash)
+                .await
+            {
+                Ok(identified) => identified,
+                // The chat goes on, anonymously: a wrong proof must not lock a visitor out, and it
+                // must not link them either.
+                Err(e) => {
+                    tracing::info!(site = %site.id, error = %e, "customer identity refused");
+                    conn.send(&ServerFrame::error("identity_refused", e.to_string()))
+                        .await;
+                    arrived
+                }
+            }
         }
     };
     state

@@ -240,6 +240,14 @@
     s.ws.send(JSON.stringify(frame));
     return true;
   }
+  // The page vouches for a signed-in customer with the site backend's HMAC (README: "Identifying a
+  // visitor"); only the id and that proof leave the page.
+  function customerIdentity() {
+    var c = window.NatterSettings && window.NatterSettings.customer;
+    if (!c || typeof c.id !== 'string' || typeof c.hash !== 'string') return null;
+    return { id: c.id, hash: c.hash };
+  }
+
   function connect() {
     clearTimeout(s.retry);
     if (s.stopped || s.ws || !site) return;
@@ -248,8 +256,11 @@
     s.ws = ws;
     ws.onopen = function () {
       s.lastFrameAt = Date.now();
-      send({ type: 'hello', v: PROTOCOL, visitor_id: s.visitorId,
-        page: { url: location.href, title: doc.title, referrer: doc.referrer }, last_seq: s.lastSeq });
+      var hello = { type: 'hello', v: PROTOCOL, visitor_id: s.visitorId,
+        page: { url: location.href, title: doc.title, referrer: doc.referrer }, last_seq: s.lastSeq };
+      var who = customerIdentity();
+      if (who) hello.customer = who;
+      send(hello);
     };
     ws.onmessage = function (e) {
       var f;

@@ -91,8 +91,7 @@ mod tests {
 
     #[test]
     fn posts_the_offline_text_only_when_nobody_is_available() {
-        let actions =
-            WebChat::on_visitor_event(
+        let actions = WebChat::on_visitor_event(
             r#"{"offline_text":"Back soon","offline_reply":true}"#,
             started(0),
         )

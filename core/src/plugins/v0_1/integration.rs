@@ -6,7 +6,7 @@ use wasmtime::{Engine, Store};
 
 use crate::plugins::call::CallState;
 use crate::plugins::integration::{
-    HttpMethod, Registration, RouteRefusal, RouteRequest, RouteResponse, RouteSpec,
+    HttpMethod, PlatformEvent, Registration, RouteRefusal, RouteRequest, RouteResponse, RouteSpec,
 };
 use crate::plugins::v0_1::{field_errors, manifest};
 use crate::plugins::{FieldError, Manifest};
@@ -126,6 +126,43 @@ impl IntegrationAdapter {
             Err(wit::RouteError::BadRequest(why)) => Ok(Err(RouteRefusal::BadRequest(why))),
             Err(wit::RouteError::Failed(why)) => Err(why),
         })
+    }
+}
+
+impl IntegrationAdapter {
+    pub fn on_event(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+        event: PlatformEvent,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let instance = self.plugin(store)?;
+        instance.natter_plugin_integration_plugin().call_on_event(
+            store,
+            &config.to_owned(),
+            &platform_event(event),
+        )
+    }
+
+    pub fn shape_webhook(
+        &self,
+        store: &mut Store<CallState>,
+        config: &str,
+        event: PlatformEvent,
+    ) -> wasmtime::Result<Result<String, String>> {
+        let instance = self.plugin(store)?;
+        instance
+            .natter_plugin_integration_plugin()
+            .call_shape_webhook(store, &config.to_owned(), &platform_event(event))
+    }
+}
+
+fn platform_event(event: PlatformEvent) -> wit::PlatformEvent {
+    wit::PlatformEvent {
+        id: event.id,
+        type_: event.event_type,
+        timestamp: event.timestamp,
+        data: event.data,
     }
 }
 

@@ -12,6 +12,9 @@ pub struct Model {
     pub conversation_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
+    /// What webhook endpoints get, once the first attempt fixed it; `None` until then.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub webhook_body: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
