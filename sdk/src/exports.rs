@@ -224,6 +224,41 @@ pub mod integration {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.as_str())
         }
+
+        /// The JSON body; a missing or broken one is the caller's mistake (400).
+        pub fn json_body(&self) -> Result<serde_json::Value, RouteError> {
+            let text = self
+                .body
+                .as_deref()
+                .ok_or_else(|| RouteError::BadRequest("send a JSON body".to_owned()))?;
+            serde_json::from_str(text)
+                .map_err(|e| RouteError::BadRequest(format!("the body is not JSON: {e}")))
+        }
+    }
+
+    impl Response {
+        /// A successful answer with a JSON body.
+        pub fn json(status: u16, body: &serde_json::Value) -> Self {
+            Self {
+                status,
+                body: body.to_string(),
+            }
+        }
+    }
+
+    /// A host function's refusal fails the request (503, counted as the plugin's failure), so `?` on a
+    /// host call is the whole error handling of a route.
+    impl From<crate::host::HostError> for RouteError {
+        fn from(error: crate::host::HostError) -> Self {
+            use crate::host::HostError;
+            RouteError::Failed(match error {
+                HostError::Denied(capability) => {
+                    format!("the host refused: capability `{capability}` is not granted")
+                }
+                HostError::TooLarge => "the host refused: too large".to_owned(),
+                HostError::Unavailable(why) => format!("the host could not do it: {why}"),
+            })
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use crate::domain::clock::Clock;
 use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, CobrowseSessionId, ConversationId, VisitorId};
 use crate::domain::model::{Agent, AuthorKind, ConversationStatus};
+use crate::domain::widget::effective_config;
 use crate::plugins::{CobrowseAsset, FieldError, PluginError, PluginHost};
 use crate::store::Store;
 
@@ -283,24 +284,14 @@ impl Cobrowse {
 
     /// The effective configuration document: the stored one over the schema's defaults.
     pub async fn config(&self) -> Result<(Value, i64), CobrowseError> {
-        let plugin = self
-            .inner
-            .plugins
-            .get(&self.inner.plugin)
-            .ok_or_else(|| PluginError::NotFound(self.inner.plugin.clone()))?;
-        let schema: Value = serde_json::from_str(plugin.config_schema()).unwrap_or(Value::Null);
-        let mut config = crate::domain::widget::defaults(&schema);
         let stored = self
             .inner
             .store
             .widget_config(&self.inner.plugin)
             .await
             .map_err(DomainError::from)?;
-        let version = stored.as_ref().map_or(0, |s| s.version);
-        if let Some(Value::Object(map)) = stored.map(|s| s.config) {
-            config.extend(map);
-        }
-        Ok((Value::Object(config), version))
+        let effective = effective_config(&self.inner.plugins, &self.inner.plugin, stored)?;
+        Ok((effective.config, effective.version))
     }
 
     /// Validates `config` with the plugin and stores it (a full replacement).

@@ -10,6 +10,7 @@ use crate::domain::model::{
     Site,
 };
 use crate::domain::scope::Scope;
+use crate::domain::widget::EffectiveConfig;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ConversationDto {
@@ -295,6 +296,39 @@ impl From<Customer> for CustomerDto {
             firstname: c.firstname,
             lastname: c.lastname,
             labels: c.labels,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A plugin's configuration (the widget's, or an integration's): what is in force, what was stored,
+/// and the schema.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PluginConfigDto {
+    /// The plugin the configuration belongs to.
+    pub plugin: String,
+    /// 0 while nothing was stored; one more per change (`widget.js` changes with the widget's).
+    pub version: i64,
+    /// The configuration in force: the stored document over the schema's defaults.
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// The document as stored (what `PUT` set), without defaults.
+    #[schema(value_type = Object)]
+    pub stored: serde_json::Value,
+    /// The plugin's JSON Schema for the document.
+    #[schema(value_type = Object)]
+    pub schema: serde_json::Value,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<EffectiveConfig> for PluginConfigDto {
+    fn from(c: EffectiveConfig) -> Self {
+        Self {
+            plugin: c.plugin,
+            version: c.version,
+            config: c.config,
+            stored: c.stored,
+            schema: c.schema,
             updated_at: c.updated_at,
         }
     }

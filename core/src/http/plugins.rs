@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::domain::integrations::IntegrationError;
-use crate::domain::widget::EffectiveConfig;
 use crate::http::auth::{Caller, need};
+use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
 use crate::plugins::{PluginError, PluginInfo, PluginKind, PluginStatus};
@@ -102,37 +102,6 @@ pub async fn enable(
     state.plugins.enable(&name).await?;
     tracing::info!(plugin = %name, by = %caller.token.id, "plugin enabled by an admin");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// An integration plugin's configuration: what is in force, what was stored, and the schema.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PluginConfigDto {
-    pub plugin: String,
-    /// 0 while nothing was stored; one more per change.
-    pub version: i64,
-    /// The configuration in force: the stored document over the schema's defaults.
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
-    /// The document as stored (what `PUT` set), without defaults.
-    #[schema(value_type = Object)]
-    pub stored: serde_json::Value,
-    /// The plugin's JSON Schema for the document.
-    #[schema(value_type = Object)]
-    pub schema: serde_json::Value,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl From<EffectiveConfig> for PluginConfigDto {
-    fn from(c: EffectiveConfig) -> Self {
-        Self {
-            plugin: c.plugin,
-            version: c.version,
-            config: c.config,
-            stored: c.stored,
-            schema: c.schema,
-            updated_at: c.updated_at,
-        }
-    }
 }
 
 /// `GET /api/v1/plugins/{name}/config`: an integration plugin's configuration, with its schema.

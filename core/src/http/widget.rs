@@ -6,13 +6,12 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::widget::{EffectiveConfig, WidgetError};
+use crate::domain::widget::WidgetError;
 use crate::http::auth::{Caller, need};
+use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Query};
 
@@ -20,46 +19,15 @@ use crate::http::extract::{Json, Query};
 /// (`If-None-Match`) costs a 304. Short, so a configuration change shows within a minute.
 const WIDGET_CACHE_CONTROL: &str = "public, max-age=60";
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WidgetConfigDto {
-    /// The widget plugin the configuration belongs to (`plugins.widget`).
-    pub plugin: String,
-    /// 0 while nothing was stored; one more per change. `widget.js` changes with it.
-    pub version: i64,
-    /// The configuration in force: the stored document over the schema's defaults.
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
-    /// The document as stored (what `PUT` set), without defaults.
-    #[schema(value_type = Object)]
-    pub stored: serde_json::Value,
-    /// The plugin's JSON Schema for the document.
-    #[schema(value_type = Object)]
-    pub schema: serde_json::Value,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl From<EffectiveConfig> for WidgetConfigDto {
-    fn from(c: EffectiveConfig) -> Self {
-        Self {
-            plugin: c.plugin,
-            version: c.version,
-            config: c.config,
-            stored: c.stored,
-            schema: c.schema,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
 /// `GET /api/v1/widget/config`: the widget configuration in force, with its schema.
 #[utoipa::path(get, path = "/api/v1/widget/config", tag = "widget",
     security(("bearer" = ["widget:read"])),
-    responses((status = 200, body = WidgetConfigDto), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PluginConfigDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn get_config(
     State(state): State<AppState>,
     _caller: Caller<need::WidgetRead>,
-) -> Result<axum::Json<WidgetConfigDto>, ApiError> {
+) -> Result<axum::Json<PluginConfigDto>, ApiError> {
     Ok(axum::Json(state.widgets.config().await?.into()))
 }
 
@@ -68,14 +36,14 @@ pub async fn get_config(
 #[utoipa::path(put, path = "/api/v1/widget/config", tag = "widget",
     request_body(content = Object, description = "the configuration document, e.g. {\"color\": \"#0f766e\"}"),
     security(("bearer" = ["widget:write"])),
-    responses((status = 200, body = WidgetConfigDto), (status = 401, body = ErrorBody),
+    responses((status = 200, body = PluginConfigDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller<need::WidgetWrite>,
     Json(body): Json<serde_json::Value>,
-) -> Result<axum::Json<WidgetConfigDto>, ApiError> {
+) -> Result<axum::Json<PluginConfigDto>, ApiError> {
     let config = state.widgets.put_config(body).await?;
     tracing::info!(by = %caller.token.id, version = config.version, "widget configuration stored");
     Ok(axum::Json(config.into()))

@@ -25,9 +25,7 @@ impl Store {
         &self,
         external_id: &str,
     ) -> StoreResult<Option<Customer>> {
-        customer::Entity::find()
-            .filter(customer::Column::ExternalId.eq(external_id))
-            .one(self.db())
+        find_by_external_id(self.db(), external_id)
             .await?
             .map(convert::customer)
             .transpose()
@@ -64,14 +62,11 @@ impl Store {
             }
             None => {
                 customer::ActiveModel {
-                    id: Set(CustomerId::new().0),
-                    external_id: Set(Some(fields.external_id)),
                     email: Set(fields.email),
                     firstname: Set(fields.firstname),
                     lastname: Set(fields.lastname),
                     labels: Set(labels),
-                    created_at: Set(now),
-                    updated_at: Set(now),
+                    ..new_customer(Some(fields.external_id), now)
                 }
                 .insert(&w.tx)
                 .await?
@@ -103,18 +98,9 @@ impl Store {
         let row = match find_by_external_id(&w.tx, external_id).await? {
             Some(row) => row,
             None => {
-                customer::ActiveModel {
-                    id: Set(CustomerId::new().0),
-                    external_id: Set(Some(external_id.to_string())),
-                    email: Set(None),
-                    firstname: Set(None),
-                    lastname: Set(None),
-                    labels: Set("[]".into()),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(&w.tx)
-                .await?
+                new_customer(Some(external_id.to_string()), now)
+                    .insert(&w.tx)
+                    .await?
             }
         };
         let visitor = visitor::Entity::find_by_id(visitor_id.0)
@@ -180,4 +166,22 @@ async fn find_by_external_id(
         .filter(customer::Column::ExternalId.eq(external_id))
         .one(db)
         .await?)
+}
+
+/// A customer nobody described yet: anonymous (a visitor's first conversation) or known only by the
+/// integrator's id (a proven identity before the integration sent the rest).
+pub(crate) fn new_customer(
+    external_id: Option<String>,
+    now: DateTime<Utc>,
+) -> customer::ActiveModel {
+    customer::ActiveModel {
+        id: Set(CustomerId::new().0),
+        external_id: Set(external_id),
+        email: Set(None),
+        firstname: Set(None),
+        lastname: Set(None),
+        labels: Set("[]".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
 }

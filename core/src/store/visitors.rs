@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use crate::domain::ids::{CustomerId, SiteId, VisitorId};
 use crate::domain::model::{Customer, Visitor};
 use crate::store::convert;
+use crate::store::customers::new_customer;
 use crate::store::entities::{customer, visitor};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -76,21 +77,9 @@ pub(crate) async fn customer_for_visitor(
     if let Some(customer_id) = visitor.customer_id {
         return Ok(CustomerId(customer_id));
     }
-    let customer_id = CustomerId::new();
-    customer::ActiveModel {
-        id: Set(customer_id.0),
-        external_id: Set(None),
-        email: Set(None),
-        firstname: Set(None),
-        lastname: Set(None),
-        labels: Set("[]".into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx)
-    .await?;
+    let customer = new_customer(None, now).insert(tx).await?;
     let mut active: visitor::ActiveModel = visitor.into();
-    active.customer_id = Set(Some(customer_id.0));
+    active.customer_id = Set(Some(customer.id));
     active.update(tx).await?;
-    Ok(customer_id)
+    Ok(CustomerId(customer.id))
 }

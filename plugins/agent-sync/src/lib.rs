@@ -7,7 +7,7 @@
 mod input;
 mod sync;
 
-use natter_sdk::host::{self, Agent, AgentFields, HostError};
+use natter_sdk::host::{self, Agent, AgentFields};
 use natter_sdk::integration::{HttpMethod, Registration, Request, Response, Route, RouteError};
 use natter_sdk::serde_json::{Value, json};
 use natter_sdk::{FieldError, Integration, Manifest, Plugin, capability};
@@ -86,38 +86,38 @@ natter_sdk::export_integration!(AgentSync);
 
 /// `PUT /agents/sync`
 fn sync_all(request: &Request) -> Result<Response, RouteError> {
-    let wanted = input::sync_list(body(request)?).map_err(RouteError::Invalid)?;
-    let stored = host::agents_list().map_err(failed)?;
+    let wanted = input::sync_list(request.json_body()?).map_err(RouteError::Invalid)?;
+    let stored = host::agents_list()?;
     let plan = Plan::new(&stored, &wanted);
     for change in plan.writes() {
-        host::agent_save(change).map_err(failed)?;
+        host::agent_save(change)?;
     }
-    ok(200, plan.summary())
+    Ok(Response::json(200, &plan.summary()))
 }
 
 /// `PUT /agents/{externalId}`
 fn put_one(request: &Request) -> Result<Response, RouteError> {
     let external_id = request.param("externalId").unwrap_or_default();
-    let wanted = input::one(external_id, body(request)?).map_err(RouteError::Invalid)?;
-    let stored = host::agents_list().map_err(failed)?;
+    let wanted = input::one(external_id, request.json_body()?).map_err(RouteError::Invalid)?;
+    let stored = host::agents_list()?;
     let current = stored
         .iter()
         .find(|a| a.external_id.as_deref() == Some(external_id));
     let change = sync::change(current, &wanted);
     let agent = match (change, current) {
         (Change::Unchanged, Some(agent)) => agent.clone(),
-        _ => host::agent_save(&wanted).map_err(failed)?,
+        _ => host::agent_save(&wanted)?,
     };
     let status = if change == Change::Created { 201 } else { 200 };
     let mut answer = agent_json(&agent);
     answer["change"] = json!(change.as_str());
-    ok(status, answer)
+    Ok(Response::json(status, &answer))
 }
 
 /// `DELETE /agents/{externalId}`: disables, never deletes.
 fn disable_one(request: &Request) -> Result<Response, RouteError> {
     let external_id = request.param("externalId").unwrap_or_default();
-    let stored = host::agents_list().map_err(failed)?;
+    let stored = host::agents_list()?;
     let Some(agent) = stored
         .iter()
         .find(|a| a.external_id.as_deref() == Some(external_id))
@@ -131,38 +131,11 @@ fn disable_one(request: &Request) -> Result<Response, RouteError> {
             name: agent.name.clone(),
             groups: agent.groups.clone(),
             enabled: false,
-        })
-        .map_err(failed)?
+        })?
     } else {
         agent.clone()
     };
-    ok(200, agent_json(&agent))
-}
-
-fn body(request: &Request) -> Result<Value, RouteError> {
-    let text = request
-        .body
-        .as_deref()
-        .ok_or_else(|| RouteError::BadRequest("send a JSON body".to_owned()))?;
-    natter_sdk::serde_json::from_str(text)
-        .map_err(|e| RouteError::BadRequest(format!("the body is not JSON: {e}")))
-}
-
-fn ok(status: u16, body: Value) -> Result<Response, RouteError> {
-    Ok(Response {
-        status,
-        body: body.to_string(),
-    })
-}
-
-fn failed(error: HostError) -> RouteError {
-    RouteError::Failed(match error {
-        HostError::Denied(capability) => {
-            format!("the host refused: capability `{capability}` is not granted")
-        }
-        HostError::TooLarge => "the host refused: too large".to_owned(),
-        HostError::Unavailable(why) => format!("the host could not do it: {why}"),
-    })
+    Ok(Response::json(200, &agent_json(&agent)))
 }
 
 fn agent_json(agent: &Agent) -> Value {

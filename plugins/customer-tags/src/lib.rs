@@ -7,7 +7,7 @@
 
 mod input;
 
-use natter_sdk::host::{self, Customer, CustomerFields, HostError};
+use natter_sdk::host::{self, Customer, CustomerFields};
 use natter_sdk::integration::{HttpMethod, Registration, Request, Response, Route, RouteError};
 use natter_sdk::serde_json::{Value, json};
 use natter_sdk::{FieldError, Integration, Manifest, Plugin, capability};
@@ -93,11 +93,12 @@ impl Integration for CustomerTags {
         match (request.method, request.route.as_str()) {
             (HttpMethod::Get, ONE) => {
                 let customer = find(&id)?;
-                ok(200, customer_json(&customer, None))
+                Ok(Response::json(200, &customer_json(&customer, None)))
             }
-            (HttpMethod::Put, ONE) => put(&id, &body(&request)?),
+            (HttpMethod::Put, ONE) => put(&id, &request.json_body()?),
             (HttpMethod::Post, LABELS) => {
-                let add = input::labels_to_add(&body(&request)?).map_err(RouteError::Invalid)?;
+                let add =
+                    input::labels_to_add(&request.json_body()?).map_err(RouteError::Invalid)?;
                 edit_labels(
                     &id,
                     &LabelChange::Edit {
@@ -127,7 +128,7 @@ natter_sdk::export_integration!(CustomerTags);
 /// `PUT /customers/{id}`: fields left out keep their stored value, `null` clears one.
 fn put(id: &str, body: &Value) -> Result<Response, RouteError> {
     let put = input::put(id, body).map_err(RouteError::Invalid)?;
-    let stored = host::customer_get(id).map_err(failed)?;
+    let stored = host::customer_get(id)?;
     let keep = |patch: Patch<Option<String>>, current: Option<&String>| match patch {
         Patch::Keep => current.cloned(),
         Patch::Set(value) => value,
@@ -140,16 +141,14 @@ fn put(id: &str, body: &Value) -> Result<Response, RouteError> {
         lastname: keep(put.lastname, current.and_then(|c| c.lastname.as_ref())),
         labels: input::apply(current.map_or(&[][..], |c| &c.labels), &put.labels),
     };
-    let saved = host::customer_save(&fields).map_err(failed)?;
+    let saved = host::customer_save(&fields)?;
     let change = match &stored {
         None => "created",
         Some(before) if same(before, &saved) => "unchanged",
         Some(_) => "updated",
     };
-    ok(
-        if stored.is_none() { 201 } else { 200 },
-        customer_json(&saved, Some(change)),
-    )
+    let status = if stored.is_none() { 201 } else { 200 };
+    Ok(Response::json(status, &customer_json(&saved, Some(change))))
 }
 
 /// Adds and removes labels of a customer that must exist.
@@ -168,20 +167,17 @@ fn edit_labels(id: &str, change: &LabelChange) -> Result<Response, RouteError> {
         firstname: stored.firstname.clone(),
         lastname: stored.lastname.clone(),
         labels,
-    })
-    .map_err(failed)?;
+    })?;
     let change = if same(&stored, &saved) {
         "unchanged"
     } else {
         "updated"
     };
-    ok(200, customer_json(&saved, Some(change)))
+    Ok(Response::json(200, &customer_json(&saved, Some(change))))
 }
 
 fn find(id: &str) -> Result<Customer, RouteError> {
-    host::customer_get(id)
-        .map_err(failed)?
-        .ok_or_else(|| RouteError::NotFound("customer".to_owned()))
+    host::customer_get(id)?.ok_or_else(|| RouteError::NotFound("customer".to_owned()))
 }
 
 fn same(a: &Customer, b: &Customer) -> bool {
@@ -191,37 +187,11 @@ fn same(a: &Customer, b: &Customer) -> bool {
         && a.labels == b.labels
 }
 
-fn body(request: &Request) -> Result<Value, RouteError> {
-    let text = request
-        .body
-        .as_deref()
-        .ok_or_else(|| RouteError::BadRequest("send a JSON body".to_owned()))?;
-    natter_sdk::serde_json::from_str(text)
-        .map_err(|e| RouteError::BadRequest(format!("the body is not JSON: {e}")))
-}
-
-fn ok(status: u16, body: Value) -> Result<Response, RouteError> {
-    Ok(Response {
-        status,
-        body: body.to_string(),
-    })
-}
-
 fn invalid(field: &str, message: &str) -> RouteError {
     RouteError::Invalid(vec![FieldError {
         field: field.to_owned(),
         message: message.to_owned(),
     }])
-}
-
-fn failed(error: HostError) -> RouteError {
-    RouteError::Failed(match error {
-        HostError::Denied(capability) => {
-            format!("the host refused: capability `{capability}` is not granted")
-        }
-        HostError::TooLarge => "the host refused: too large".to_owned(),
-        HostError::Unavailable(why) => format!("the host could not do it: {why}"),
-    })
 }
 
 /// `id` is the integrator's id (as in the request), `customerId` Natter's (as in webhook payloads and
