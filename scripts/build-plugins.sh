@@ -81,7 +81,7 @@ say "building plugins for $wasm_target ($toolchain toolchain)"
 # One build per plugin kind: cargo unifies the SDK's features across the crates of one build, and each
 # plugin must link exactly its own kind's world (`cobrowse`, `integration` features of the SDK).
 integration=(natter-plugin-agent-sync natter-plugin-customer-tags natter-plugin-webhooks
-  natter-plugin-fixture-event-log)
+  natter-plugin-fixture-event-log natter-plugin-fixture-conversation-export)
 (cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" --workspace \
   --exclude natter-plugin-cobrowse "${integration[@]/#/--exclude=}")
 (cd "$plugins" && CARGO_TARGET_DIR="$target" cargo "${build_args[@]}" -p natter-plugin-cobrowse)

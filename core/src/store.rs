@@ -38,6 +38,7 @@ pub use conversations::{AppendOutcome, NewMessage};
 pub use customers::SavedCustomer;
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
 pub use mail::{ClaimedMail, MailAttempt, MailNext};
+pub use outbox::PluginDeliveryError;
 pub use plugin_events::{PluginCursor, StoredEvent};
 pub use rules::RuleDraft;
 pub use webhooks::{NewWebhook, WebhookChange};

@@ -257,6 +257,7 @@ pub mod integration {
                 }
                 HostError::TooLarge => "the host refused: too large".to_owned(),
                 HostError::Unavailable(why) => format!("the host could not do it: {why}"),
+                HostError::Invalid(why) => format!("the host refused the arguments: {why}"),
             })
         }
     }

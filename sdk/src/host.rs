@@ -1,4 +1,5 @@
-//! The host's imports with the plugin author's types: clock and the capability-gated key-value store.
+//! The host's imports with the plugin author's types: the clock, and the capability-gated key-value store,
+//! agents, customers, conversations and outbound deliveries.
 //!
 //! `wasm32-unknown-unknown` has no clock or storage of its own (`SystemTime::now()` compiles and then
 //! panics), so a plugin asks the host. Off wasm32 the functions answer locally so unit tests can run.
@@ -104,6 +105,68 @@ pub fn customer_save(fields: &CustomerFields) -> Result<Customer, HostError> {
     #[cfg(not(target_arch = "wasm32"))]
     {
         let _ = fields;
+        Err(no_host())
+    }
+}
+
+pub use crate::types::{Conversation, Message, OutboundDelivery};
+
+/// The conversation with this id, if any; needs
+/// [`capability::CONVERSATIONS_READ`](crate::capability::CONVERSATIONS_READ).
+pub fn conversation_get(id: &str) -> Result<Option<Conversation>, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::conversation_get(id)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = id;
+        Err(no_host())
+    }
+}
+
+/// Up to `limit` (at most 500) messages with a `seq` above `after_seq`, oldest first; needs
+/// [`capability::CONVERSATIONS_READ`](crate::capability::CONVERSATIONS_READ).
+pub fn messages_list(
+    conversation_id: &str,
+    after_seq: u64,
+    limit: u32,
+) -> Result<Vec<Message>, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::messages_list(conversation_id, after_seq, limit)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = (conversation_id, after_seq, limit);
+        Err(no_host())
+    }
+}
+
+/// Every message of a conversation, oldest first, paging through [`messages_list`].
+pub fn messages_all(conversation_id: &str) -> Result<Vec<Message>, HostError> {
+    let mut all: Vec<Message> = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |m| m.seq);
+        let page = messages_list(conversation_id, after, 500)?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
+/// Queues a signed delivery to one configured webhook endpoint through the outbox and answers its
+/// event id (the `webhook-id` header); needs
+/// [`capability::DELIVERIES_WRITE`](crate::capability::DELIVERIES_WRITE).
+pub fn delivery_enqueue(delivery: &OutboundDelivery) -> Result<String, HostError> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::bindings::natter::plugin::host::delivery_enqueue(delivery)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = delivery;
         Err(no_host())
     }
 }

@@ -49,6 +49,10 @@ pub mod capability {
     pub const CUSTOMERS_READ: &str = "customers.read";
     /// Creating and updating customers and their labels: `host::customer_save`.
     pub const CUSTOMERS_WRITE: &str = "customers.write";
+    /// Reading conversations and their messages: `host::conversation_get`, `host::messages_list`.
+    pub const CONVERSATIONS_READ: &str = "conversations.read";
+    /// Queueing signed deliveries to configured webhook endpoints: `host::delivery_enqueue`.
+    pub const DELIVERIES_WRITE: &str = "deliveries.write";
 }
 
 #[doc(hidden)]

@@ -128,7 +128,9 @@ pub struct Delivery {
     pub id: DeliveryId,
     pub endpoint_id: WebhookId,
     pub event_id: EventId,
-    pub event_type: EventType,
+    /// A platform event type (`message.created`), or the type an integration plugin chose for a delivery it
+    /// queued (`crm.transcript`).
+    pub event_type: String,
     pub conversation_id: Option<ConversationId>,
     pub state: DeliveryState,
     pub attempt_count: u32,

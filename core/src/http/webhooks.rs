@@ -116,7 +116,9 @@ pub struct DeliveryDto {
     pub id: Uuid,
     /// The event's id: the `webhook-id` header of every attempt.
     pub event_id: Uuid,
-    pub event_type: EventType,
+    /// A platform event type (`message.created`), or the type an integration plugin chose for a delivery
+    /// it queued (`crm.transcript`).
+    pub event_type: String,
     pub conversation_id: Option<Uuid>,
     pub state: DeliveryState,
     pub attempt_count: u32,
@@ -138,7 +140,7 @@ impl DeliveryDto {
         Self {
             id: d.id.0,
             event_id: d.event_id.0,
-            event_type: d.event_type,
+            event_type: d.event_type.clone(),
             conversation_id: d.conversation_id.map(|c| c.0),
             state: d.state,
             attempt_count: d.attempt_count,

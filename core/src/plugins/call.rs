@@ -47,6 +47,8 @@ pub enum ImportError {
     Denied(Capability),
     TooLarge,
     Unavailable(String),
+    /// The arguments were refused (an unknown endpoint, a reserved event type).
+    Invalid(String),
 }
 
 impl CallState {

@@ -27,15 +27,21 @@ pub enum Capability {
     CustomersRead,
     /// Creating and updating customers and their labels: `customer-save`.
     CustomersWrite,
+    /// Reading conversations and their messages: `conversation-get`, `messages-list`.
+    ConversationsRead,
+    /// Queueing signed deliveries to configured webhook endpoints through the outbox: `delivery-enqueue`.
+    DeliveriesWrite,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 7] = [
         Capability::Kv,
         Capability::AgentsRead,
         Capability::AgentsWrite,
         Capability::CustomersRead,
         Capability::CustomersWrite,
+        Capability::ConversationsRead,
+        Capability::DeliveriesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +51,8 @@ impl Capability {
             Capability::AgentsWrite => "agents.write",
             Capability::CustomersRead => "customers.read",
             Capability::CustomersWrite => "customers.write",
+            Capability::ConversationsRead => "conversations.read",
+            Capability::DeliveriesWrite => "deliveries.write",
         }
     }
 }
@@ -57,7 +65,7 @@ impl fmt::Display for Capability {
 
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown capability `{0}` (known: kv, agents.read, agents.write, customers.read, customers.write)"
+    "unknown capability `{0}` (known: kv, agents.read, agents.write, customers.read, customers.write, conversations.read, deliveries.write)"
 )]
 pub struct UnknownCapability(pub String);
 

@@ -7,6 +7,7 @@ use wasmtime::{Engine, Store};
 use crate::domain::customers::CustomerFields;
 use crate::domain::model::AuthorKind;
 use crate::plugins::call::{CallState, ImportError, LogLevel};
+use crate::plugins::platform::ConversationView;
 use crate::plugins::{
     FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
     WidgetAction,
@@ -134,24 +135,7 @@ fn visitor_event(event: HookEvent) -> types::VisitorEvent {
                 types::VisitorEventKind::ConversationStarted(id)
             }
             HookEventKind::MessageCreated(m) => {
-                types::VisitorEventKind::MessageCreated(types::Message {
-                    conversation_id: m.conversation_id.to_string(),
-                    id: m.id.to_string(),
-                    seq: u64::try_from(m.seq).unwrap_or_default(),
-                    author: types::Author {
-                        kind: match m.author_kind {
-                            AuthorKind::Visitor => types::AuthorKind::Visitor,
-                            AuthorKind::Agent => types::AuthorKind::Agent,
-                            AuthorKind::System => types::AuthorKind::System,
-                        },
-                        id: m.author_id.map(|id| id.to_string()),
-                        name: m.author_name,
-                    },
-                    body: m.body,
-                    created_at: m
-                        .created_at
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                })
+                types::VisitorEventKind::MessageCreated(message(&m))
             }
             HookEventKind::ConversationClosed(id) => {
                 types::VisitorEventKind::ConversationClosed(id)
@@ -254,6 +238,80 @@ impl host::Host for CallState {
             .map(|saved| customer(&saved))
             .map_err(host_error)
     }
+
+    fn conversation_get(
+        &mut self,
+        id: String,
+    ) -> Result<Option<types::Conversation>, types::HostError> {
+        CallState::conversation_get(self, &id)
+            .map(|found| found.as_ref().map(conversation))
+            .map_err(host_error)
+    }
+
+    fn messages_list(
+        &mut self,
+        conversation_id: String,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<types::Message>, types::HostError> {
+        CallState::messages_list(self, &conversation_id, after_seq, limit)
+            .map(|messages| messages.iter().map(message).collect())
+            .map_err(host_error)
+    }
+
+    fn delivery_enqueue(
+        &mut self,
+        delivery: types::OutboundDelivery,
+    ) -> Result<String, types::HostError> {
+        CallState::delivery_enqueue(
+            self,
+            &delivery.webhook_id,
+            &delivery.event_type,
+            &delivery.data,
+            delivery.conversation_id.as_deref(),
+        )
+        .map(|id| id.0.to_string())
+        .map_err(host_error)
+    }
+}
+
+fn conversation(view: &ConversationView) -> types::Conversation {
+    let c = &view.conversation;
+    types::Conversation {
+        id: c.id.0.to_string(),
+        site_id: c.site_id.0.to_string(),
+        customer_id: c.customer_id.0.to_string(),
+        external_customer_id: view.external_customer_id.clone(),
+        visitor_id: c.visitor_id.0.to_string(),
+        status: c.status.as_str().to_string(),
+        assignee_id: c.assignee_id.map(|a| a.0.to_string()),
+        last_seq: u64::try_from(c.last_seq).unwrap_or(0),
+        created_at: rfc3339(c.created_at),
+        updated_at: rfc3339(c.updated_at),
+    }
+}
+
+fn message(m: &crate::domain::model::Message) -> types::Message {
+    types::Message {
+        conversation_id: m.conversation_id.to_string(),
+        id: m.id.to_string(),
+        seq: u64::try_from(m.seq).unwrap_or_default(),
+        author: types::Author {
+            kind: match m.author_kind {
+                AuthorKind::Visitor => types::AuthorKind::Visitor,
+                AuthorKind::Agent => types::AuthorKind::Agent,
+                AuthorKind::System => types::AuthorKind::System,
+            },
+            id: m.author_id.map(|id| id.to_string()),
+            name: m.author_name.clone(),
+        },
+        body: m.body.clone(),
+        created_at: rfc3339(m.created_at),
+    }
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn customer(c: &crate::domain::model::Customer) -> types::Customer {
@@ -283,5 +341,6 @@ fn host_error(error: ImportError) -> types::HostError {
         ImportError::Denied(capability) => types::HostError::Denied(capability.to_string()),
         ImportError::TooLarge => types::HostError::TooLarge,
         ImportError::Unavailable(why) => types::HostError::Unavailable(why),
+        ImportError::Invalid(why) => types::HostError::Invalid(why),
     }
 }

@@ -9,11 +9,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::ids::{DeliveryId, EventId};
+use crate::domain::plugin_deliveries::{EnqueueError, OutboundDelivery, PluginEnvelope};
 use crate::domain::webhook_events::DomainEvent;
 use crate::domain::webhooks::DeliveryState;
-use crate::store::entities::{counter, outbox_event, webhook_delivery, webhook_endpoint};
+use crate::store::entities::{
+    conversation, counter, outbox_event, webhook_delivery, webhook_endpoint,
+};
 use crate::store::webhooks::subscribes;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Store, StoreError, StoreResult};
 
 /// Writes `event` to the outbox and queues it for every endpoint that wants it. Call it inside the
 /// write transaction of the change, so both commit or neither does.
@@ -44,27 +47,50 @@ pub(crate) async fn append(
         .all(db)
         .await?;
     for endpoint in endpoints.iter().filter(|e| subscribes(e, event_type)) {
-        webhook_delivery::ActiveModel {
-            id: Set(DeliveryId::new().0),
-            endpoint_id: Set(endpoint.id),
-            event_id: Set(id.0),
-            event_seq: Set(seq),
-            event_type: Set(event_type.as_str().into()),
-            conversation_id: Set(conversation_id),
-            state: Set(DeliveryState::Pending.as_str().into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            first_attempt_at: Set(None),
-            last_attempt_at: Set(None),
-            last_status: Set(None),
-            last_error: Set(None),
-            delivered_at: Set(None),
-            created_at: Set(now),
-        }
-        .insert(db)
+        insert_delivery(
+            db,
+            endpoint.id,
+            id,
+            seq,
+            event_type.as_str(),
+            conversation_id,
+            now,
+        )
         .await?;
     }
     Ok(id)
+}
+
+/// One event queued for one endpoint, due now.
+async fn insert_delivery(
+    db: &impl ConnectionTrait,
+    endpoint: uuid::Uuid,
+    event: EventId,
+    seq: i64,
+    event_type: &str,
+    conversation_id: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    webhook_delivery::ActiveModel {
+        id: Set(DeliveryId::new().0),
+        endpoint_id: Set(endpoint),
+        event_id: Set(event.0),
+        event_seq: Set(seq),
+        event_type: Set(event_type.into()),
+        conversation_id: Set(conversation_id),
+        state: Set(DeliveryState::Pending.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        first_attempt_at: Set(None),
+        last_attempt_at: Set(None),
+        last_status: Set(None),
+        last_error: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }
 
 /// The next position in event order. Like the change counter, taking it locks one row, so events
@@ -83,4 +109,77 @@ async fn next_event_seq(db: &impl ConnectionTrait) -> StoreResult<i64> {
         .await?
         .ok_or_else(|| StoreError::Corrupt("event counter missing".into()))?;
     Ok(row.value)
+}
+
+/// Why a plugin's delivery was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginDeliveryError {
+    #[error(transparent)]
+    Refused(#[from] EnqueueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sea_orm::DbErr> for PluginDeliveryError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        PluginDeliveryError::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Queues an integration plugin's delivery for one enabled endpoint, in one transaction: the outbox
+    /// event (its envelope fixed as the webhook body, so no shaper rewrites it) and the delivery.
+    pub async fn enqueue_plugin_delivery(
+        &self,
+        delivery: &OutboundDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<EventId, PluginDeliveryError> {
+        let w = self.write().await?;
+        let endpoint = webhook_endpoint::Entity::find_by_id(delivery.webhook.0)
+            .one(&w.tx)
+            .await?
+            .filter(|e| e.enabled)
+            .ok_or_else(|| EnqueueError::UnknownWebhook(delivery.webhook.0.to_string()))?;
+        if let Some(conversation) = delivery.conversation {
+            conversation::Entity::find_by_id(conversation.0)
+                .one(&w.tx)
+                .await?
+                .ok_or_else(|| EnqueueError::UnknownConversation(conversation.0.to_string()))?;
+        }
+        let id = EventId::new();
+        let seq = next_event_seq(&w.tx).await?;
+        let envelope = PluginEnvelope {
+            id,
+            event_type: &delivery.event_type,
+            timestamp: now,
+            data: &delivery.data,
+        };
+        let payload = serde_json::to_string(&envelope)
+            .map_err(|e| StoreError::Corrupt(format!("delivery does not serialise: {e}")))?;
+        let conversation_id = delivery.conversation.map(|c| c.0);
+        outbox_event::ActiveModel {
+            id: Set(id.0),
+            seq: Set(seq),
+            event_type: Set(delivery.event_type.as_str().into()),
+            conversation_id: Set(conversation_id),
+            payload: Set(payload.clone()),
+            webhook_body: Set(Some(payload)),
+            created_at: Set(now),
+        }
+        .insert(&w.tx)
+        .await?;
+        insert_delivery(
+            &w.tx,
+            endpoint.id,
+            id,
+            seq,
+            delivery.event_type.as_str(),
+            conversation_id,
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        self.events_committed();
+        Ok(id)
+    }
 }

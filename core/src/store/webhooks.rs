@@ -324,9 +324,7 @@ fn delivery(row: webhook_delivery::Model, payload: String) -> StoreResult<Delive
         id: DeliveryId(row.id),
         endpoint_id: WebhookId(row.endpoint_id),
         event_id: EventId(row.event_id),
-        event_type: row.event_type.parse().map_err(
-            |e: crate::domain::webhook_events::UnknownEventType| StoreError::Corrupt(e.to_string()),
-        )?,
+        event_type: row.event_type,
         conversation_id: row.conversation_id.map(ConversationId),
         state: DeliveryState::parse(&row.state)
             .ok_or_else(|| StoreError::Corrupt(format!("delivery state `{}`", row.state)))?,
