@@ -31,6 +31,9 @@ if [ ! -e "$smtp_venv/ready" ]; then
 fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
+echo "== plugin crates' unit tests, on the host"
+CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
+  cargo test --manifest-path plugins/Cargo.toml --workspace --locked
 
 echo "== end-to-end tests on PostgreSQL"
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
