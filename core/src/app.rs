@@ -113,7 +113,11 @@ impl AppState {
         .await
         .map_err(ServeError::Domain)?;
         // Mail: the planner is set before anything can write events, so no event misses its mails.
-        let mail_renderer = crate::mail::Renderer::new(&base_url, config.mail.templates.clone());
+        let mail_renderer = crate::mail::Renderer::new(
+            &base_url,
+            config.mail.templates.clone(),
+            &config.mail.team_language,
+        );
         if config.mail.enabled() {
             // Refuse to start on settings that cannot send, rather than queueing mail that never goes.
             crate::mail::SmtpSender::from_config(loaded)?;

@@ -238,23 +238,55 @@ pub struct MailConfig {
     pub notification_quiet_seconds: u64,
     /// How long the one-time chat link in a notification works.
     pub notification_link_ttl_seconds: u64,
-    /// Offline messages one visitor may send per hour.
+    /// Offline messages one visitor may send per hour; transcripts one visitor may ask for from
+    /// the widget per hour (counted apart).
     pub offline_per_visitor_per_hour: u32,
-    /// Offline messages and transcript requests one site takes per hour, all visitors together.
+    /// Offline messages one site takes per hour, all visitors together; the same for transcript
+    /// requests from the widget (counted apart).
     pub offline_per_site_per_hour: u32,
+    /// The language of the mails to the team (offline messages to the inbox, agent notifications);
+    /// transcripts use the visitor's.
+    pub team_language: String,
     /// Texts per language (`[mail.templates.de]`), over the English defaults.
     pub templates: BTreeMap<String, MailTexts>,
 }
 
-/// The texts of the mails in one language; a key left out keeps the English text.
+/// The texts of the mails in one language; a key left out keeps the English text (see
+/// `mail::render::Texts` for the defaults). `{name}`-style placeholders are filled per mail; an
+/// unknown key is a configuration error naming it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailTexts {
+    /// Offline message: the subject (`{name}`).
     pub offline_subject: Option<String>,
+    /// Offline message: the line before the message (`{name}`, `{email}`, `{page}`).
+    pub offline_intro: Option<String>,
+    /// Offline message: `{page}` when the widget sent no page address.
+    pub offline_unknown_page: Option<String>,
+    /// Offline message: the link for agents (`{link}`).
+    pub offline_link: Option<String>,
+    /// Offline message: how to answer (`{name}`).
+    pub offline_reply_hint: Option<String>,
+    /// Transcript: the subject.
     pub transcript_subject: Option<String>,
+    /// Transcript: the line before the messages.
     pub transcript_intro: Option<String>,
+    /// Transcript: the visitor's messages when they gave no name.
+    pub transcript_you: Option<String>,
+    /// Transcript: an agent's messages when the agent has no name.
+    pub transcript_agent: Option<String>,
+    /// Transcript: the server's own messages.
+    pub transcript_system: Option<String>,
+    /// Agent notification: the subject (`{name}`: the visitor's, or `notification_visitor`).
     pub notification_subject: Option<String>,
+    /// Agent notification: the greeting (`{agent}`).
+    pub notification_greeting: Option<String>,
+    /// Agent notification: what happened.
     pub notification_intro: Option<String>,
+    /// Agent notification: the one-time link (`{link}`).
+    pub notification_link: Option<String>,
+    /// Agent notification: `{name}` when the visitor gave none.
+    pub notification_visitor: Option<String>,
 }
 
 impl MailConfig {
@@ -290,6 +322,7 @@ impl Default for MailConfig {
             notification_link_ttl_seconds: 24 * 3600,
             offline_per_visitor_per_hour: 5,
             offline_per_site_per_hour: 100,
+            team_language: "en".into(),
             templates: BTreeMap::new(),
         }
     }
@@ -487,6 +520,29 @@ mod tests {
         std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").expect("write");
         let err = Config::load_with_env(&path, Vec::new()).expect_err("typo refused");
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_mail_template_keys_are_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[mail.templates.de]\ntranscript_subject = \"Verlauf\"\ntranscript_subjekt = \"Verlauf\"\n",
+        )
+        .expect("write");
+        let err = Config::load_with_env(&path, Vec::new()).expect_err("typo refused");
+        assert!(err.to_string().contains("transcript_subjekt"), "{err}");
+        std::fs::write(
+            &path,
+            "[mail.templates.de]\noffline_link = \"Zum Gespräch: {link}\"\n",
+        )
+        .expect("write");
+        let loaded = Config::load_with_env(&path, Vec::new()).expect("known keys load");
+        assert_eq!(
+            loaded.config.mail.templates["de"].offline_link.as_deref(),
+            Some("Zum Gespräch: {link}")
+        );
     }
 
     #[test]

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             get(plugins::get_config).put(plugins::put_config),
         )
         .route("/mail/deliveries", get(mail::deliveries))
+        .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
         // Integration plugins' routes: only what no built-in route took.

@@ -19,6 +19,6 @@ mod worker;
 
 pub use planner::Planner;
 pub use render::Renderer;
-pub use service::{Mail, OfflineForm};
+pub use service::{Mail, OfflineForm, TranscriptRequest};
 pub use transport::{MailError, SmtpSender};
 pub use worker::spawn;

@@ -77,9 +77,11 @@ pub fn builtin_rules() -> Vec<BuiltinRule> {
                 ParamSpec {
                     name: "when_closed",
                     kind: ParamKind::OneOf {
-                        values: &["hide", "no_opinion"],
+                        values: &["hide", "away", "no_opinion"],
                     },
-                    description: "Hide the widget when closed, or let the other rules decide.",
+                    description: "When closed: hide the widget, keep it visible but away (it \
+                                  offers the offline form instead of chat), or let the other \
+                                  rules decide.",
                 },
             ],
         },

@@ -1,8 +1,9 @@
 //! Combining overrides and rule answers into one visibility decision that says why.
 //!
 //! The order, as a truth table, is in `rules/README.md`: an override in force decides; otherwise
-//! the first enabled rule answering hide hides; otherwise the widget is visible, credited to the
-//! first rule that answered show, or to the default when no rule had an opinion.
+//! the first enabled rule answering hide hides; otherwise the first answering away makes the widget
+//! visible but away (offline form, no chat); otherwise the widget is visible, credited to the first
+//! rule that answered show, or to the default when no rule had an opinion.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ pub struct RuleReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub visible: bool,
+    /// Visible, but the team is away: the widget offers the offline form instead of chat. Only a
+    /// rule answering `away` sets it; never true when the widget is hidden or an override decided.
+    pub away: bool,
     pub decided_by: DecidedBy,
     /// Decide again after this many seconds even if nothing else changes: the soonest of the
     /// rules' rechecks and the override's expiry.
@@ -100,30 +104,30 @@ pub(crate) fn combine(
         .chain(expiry)
         .min();
     let first = |answer: Answer| rules.iter().find(|r| r.enabled && r.answer == answer);
-    let (visible, decided_by) = if let Some(o) = &override_ {
+    let by = |rule: &RuleReport| DecidedBy::Rule {
+        name: rule.name.clone(),
+    };
+    // An override decides whether the widget shows, and one that shows it offers chat: it is the
+    // integrator's explicit word, and a script that wants "away" under it reads `override` itself
+    // only to report. Hiding beats away, and away beats show.
+    let (visible, away, decided_by) = if let Some(o) = &override_ {
         (
             o.action == Action::Show,
+            false,
             DecidedBy::Override { scope: o.scope },
         )
     } else if let Some(rule) = first(Answer::Hide) {
-        (
-            false,
-            DecidedBy::Rule {
-                name: rule.name.clone(),
-            },
-        )
+        (false, false, by(rule))
+    } else if let Some(rule) = first(Answer::Away) {
+        (true, true, by(rule))
     } else if let Some(rule) = first(Answer::Show) {
-        (
-            true,
-            DecidedBy::Rule {
-                name: rule.name.clone(),
-            },
-        )
+        (true, false, by(rule))
     } else {
-        (true, DecidedBy::Default)
+        (true, false, DecidedBy::Default)
     };
     Decision {
         visible,
+        away,
         decided_by,
         recheck_after_secs,
         override_,

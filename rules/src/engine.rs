@@ -337,8 +337,8 @@ fn params_to_script(params: &serde_json::Value) -> Dynamic {
     }
 }
 
-/// The answer convention: `show()`, `hide()`, `no_opinion()` (each optionally `.recheck(secs)`),
-/// the strings "show", "hide" and "no_opinion", or `()` for no opinion.
+/// The answer convention: `show()`, `hide()`, `away()`, `no_opinion()` (each optionally
+/// `.recheck(secs)`), the strings "show", "hide", "away" and "no_opinion", or `()` for no opinion.
 fn outcome_from_value(value: Dynamic) -> Result<RuleOutcome, String> {
     if value.is_unit() {
         return Ok(RuleOutcome::answer(Answer::NoOpinion));
@@ -360,12 +360,13 @@ fn outcome_from_value(value: Dynamic) -> Result<RuleOutcome, String> {
         .and_then(|s| match s.as_str() {
             "show" => Some(Answer::Show),
             "hide" => Some(Answer::Hide),
+            "away" => Some(Answer::Away),
             "no_opinion" => Some(Answer::NoOpinion),
             _ => None,
         });
     answer.map(RuleOutcome::answer).ok_or_else(|| {
         format!(
-            "the rule ended with {} `{value}`; end it with show(), hide() or no_opinion()",
+            "the rule ended with {} `{value}`; end it with show(), hide(), away() or no_opinion()",
             value.type_name()
         )
     })

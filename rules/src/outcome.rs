@@ -2,13 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A rule's answer. Only `Hide` changes the outcome; `Show` and `NoOpinion` both let the widget
-/// show, but `Show` is named in the decision as the reason.
+/// A rule's answer. `Hide` hides the widget; `Away` keeps it visible but says the team is away, so
+/// the widget offers the offline form instead of chat; `Show` and `NoOpinion` both let it show as
+/// usual, but `Show` is named in the decision as the reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     Show,
     Hide,
+    /// The widget shows, but nobody will chat now (closed hours): it offers the offline form.
+    Away,
     NoOpinion,
 }
 
@@ -17,6 +20,7 @@ impl Answer {
         match self {
             Self::Show => "show",
             Self::Hide => "hide",
+            Self::Away => "away",
             Self::NoOpinion => "no_opinion",
         }
     }

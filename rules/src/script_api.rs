@@ -29,7 +29,7 @@ pub(crate) struct Visitor(Arc<VisitorContext>);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Now(DateTime<Tz>);
 
-/// A script's answer as built by `show()`, `hide()`, `no_opinion()` and `.recheck(secs)`.
+/// A script's answer as built by `show()`, `hide()`, `away()`, `no_opinion()` and `.recheck(secs)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Verdict {
     pub answer: Answer,
@@ -119,6 +119,7 @@ fn register_answers(engine: &mut Engine) {
         .register_type_with_name::<Verdict>("Verdict")
         .register_fn("show", verdict(Answer::Show))
         .register_fn("hide", verdict(Answer::Hide))
+        .register_fn("away", verdict(Answer::Away))
         .register_fn("no_opinion", verdict(Answer::NoOpinion))
         // Zero or negative means "now" to the script author; one second keeps the server from
         // re-deciding in a tight loop.

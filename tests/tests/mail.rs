@@ -214,6 +214,83 @@ async fn transcript_holds_every_message_and_escapes_them_in_html() {
     server.stop().await;
 }
 
+async fn ask_transcript(api: &Api, body: Value) -> (StatusCode, Value) {
+    api.send("POST", "/api/v1/widget/transcripts", Some(body))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_visitor_gives_an_address_once_and_the_transcript_goes_only_there() {
+    let sink = SmtpSink::start().await;
+    let server = server_with(&sink, |c| c.mail.offline_per_visitor_per_hour = 2).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    // A conversation started in the chat: no address yet.
+    let (mut ws, welcome) = server.visitor(&site, None, None).await;
+    let visitor = welcome["visitor_id"].as_str().unwrap().to_string();
+    ws.send(json!({"type": "message", "body": "Where is my parcel?", "client_id": "p-1"}))
+        .await;
+    let conversation = ws.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request = |email: Option<&str>| {
+        let mut body = json!({"site": site, "visitor_id": visitor, "conversation_id": conversation,
+            "language": "en"});
+        if let Some(email) = email {
+            body["email"] = json!(email);
+        }
+        body
+    };
+
+    let (status, body) = ask_transcript(api, request(None)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no address given yet: {body}");
+    let (status, body) = ask_transcript(api, request(Some("not an address"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "email");
+
+    // The first address given becomes the conversation's.
+    let (status, body) = ask_transcript(api, request(Some("sam@example.org"))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // After that, the form cannot send to any other address.
+    let (status, body) = ask_transcript(api, request(Some("eve@example.org"))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "email");
+    // Another visitor cannot use the conversation, whatever address they name.
+    let (status, body) = ask_transcript(
+        api,
+        json!({"site": site, "visitor_id": visitor_id(), "conversation_id": conversation,
+            "email": "eve@example.org"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    // The address is recorded: the integrator's route finds it too.
+    let queued = api
+        .post(
+            &format!("/api/v1/conversations/{conversation}/transcript"),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    assert!(queued["mail_id"].is_string(), "{queued}");
+    // Two transcripts of this visitor's conversations this hour: the per-visitor limit here.
+    let (status, body) = ask_transcript(api, request(Some("SAM@example.org"))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+
+    let mails = sink.wait_for("both transcripts arrive", 2).await;
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        assert_eq!(mail.rcpt_tos, vec!["sam@example.org".to_string()]);
+        let text = mail.text.as_deref().unwrap();
+        assert!(text.contains("You: Where is my parcel?"), "{text}");
+    }
+    assert!(to(&sink.mails(), "eve@example.org").is_empty());
+    server.stop().await;
+}
+
 /// The link in a notification mail, e.g. `http://127.0.0.1:PORT/agent/link/nal_…`.
 fn link_in(text: &str) -> String {
     let start = text.find("http://").unwrap();
@@ -345,6 +422,107 @@ async fn mails_caused_while_smtp_is_down_arrive_once_each_when_it_returns() {
     server.stop().await;
 }
 
+async fn attempts(api: &Api, mail: &str) -> Vec<Value> {
+    api.get(&format!("/api/v1/mail/deliveries/{mail}/attempts"))
+        .await
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn the_mail_log_shows_each_attempt_failed_ones_then_the_one_accepted() {
+    let mut sink = SmtpSink::start().await;
+    let server = server_with(&sink, |_| {}).await;
+    let api = &server.admin().await;
+    let site = server.site_key().await;
+    sink.stop().await;
+    let (status, body) = offline(
+        api,
+        &site,
+        &visitor_id(),
+        "Lin",
+        "lin@example.org",
+        "Are you open on Sunday?",
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    wait_until(
+        "the mail failed twice while the SMTP server is down",
+        MAIL_WAIT,
+        || async move {
+            deliveries(api)
+                .await
+                .first()
+                .is_some_and(|d| d["attempts"].as_u64().unwrap_or(0) >= 2)
+        },
+    )
+    .await;
+    let mail = deliveries(api).await[0]["id"].as_str().unwrap().to_string();
+    let failed = attempts(api, &mail).await;
+    assert!(failed.len() >= 2, "{failed:?}");
+    for (n, attempt) in failed.iter().enumerate() {
+        assert_eq!(attempt["number"], n + 1, "{attempt}");
+        assert_eq!(attempt["outcome"], "retry", "{attempt}");
+        assert!(attempt["code"].is_null(), "no server answered: {attempt}");
+        assert!(
+            attempt["error"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("connect"),
+            "{attempt}"
+        );
+        assert!(attempt["started_at"].is_string(), "{attempt}");
+        assert!(attempt["duration_ms"].is_u64(), "{attempt}");
+    }
+
+    sink.restart().await;
+    sink.wait_for("the mail arrives once the server is back", 1)
+        .await;
+    let mail_ref = mail.as_str();
+    wait_until(
+        "the log ends with the accepted attempt",
+        MAIL_WAIT,
+        || async move {
+            attempts(api, mail_ref)
+                .await
+                .last()
+                .is_some_and(|a| a["outcome"] == "sent")
+        },
+    )
+    .await;
+    let log = attempts(api, &mail).await;
+    let (last, before) = log.split_last().unwrap();
+    assert_eq!(last["code"], 250, "{last}");
+    assert!(last["error"].is_null(), "{last}");
+    assert_eq!(last["number"], log.len());
+    assert!(before.len() >= 2);
+    assert!(
+        before
+            .iter()
+            .all(|a| a["outcome"] == "retry" && a["error"].is_string())
+    );
+    // The delivery list agrees with its log.
+    let delivery = deliveries(api).await[0].clone();
+    assert_eq!(delivery["state"], "sent");
+    assert_eq!(delivery["attempts"], log.len());
+
+    // An unknown mail is 404 in the error shape.
+    let (status, body) = api
+        .send(
+            "GET",
+            &format!("/api/v1/mail/deliveries/{}/attempts", uuid::Uuid::new_v4()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_permanent_rejection_is_given_up_with_its_reason_and_a_transient_one_retried() {
     let sink = SmtpSink::start().await;
@@ -388,6 +566,10 @@ async fn a_permanent_rejection_is_given_up_with_its_reason_and_a_transient_one_r
         .find(|d| d["kind"] == "agent_notification")
         .unwrap();
     assert_eq!(notification["last_code"], 550);
+    let given_up = attempts(api, notification["id"].as_str().unwrap()).await;
+    assert_eq!(given_up.len(), 1, "{given_up:?}");
+    assert_eq!(given_up[0]["outcome"], "failed");
+    assert_eq!(given_up[0]["code"], 550);
     assert_eq!(notification["attempts"], 1);
     assert!(
         notification["last_error"]
@@ -493,6 +675,16 @@ async fn without_mail_configured_the_mail_routes_say_so() {
         .unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "mail_disabled");
+    let (status, body) = api
+        .send(
+            "GET",
+            &format!("/api/v1/mail/deliveries/{}/attempts", uuid::Uuid::new_v4()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "mail_disabled");
     let (status, body) = offline(api, &site, &visitor_id(), "Ada", "ada@example.org", "hi").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "mail_disabled");
@@ -515,6 +707,7 @@ async fn every_mail_route_is_in_the_openapi_document() {
         .unwrap();
     for path in [
         "/api/v1/mail/deliveries",
+        "/api/v1/mail/deliveries/{id}/attempts",
         "/api/v1/conversations/{id}/transcript",
         "/api/v1/widget/offline-messages",
         "/api/v1/widget/transcripts",

@@ -309,3 +309,58 @@ async fn timers_show_the_widget_after_n_seconds_and_end_overrides_without_pollin
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn closed_hours_with_when_closed_away_keep_the_widget_visible_but_away() {
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    add_rule(
+        &api,
+        json!({"name": "Opening hours", "builtin": "opening_hours",
+            "params": {"spec": "closed", "when_closed": "away"}}),
+    )
+    .await;
+    let (mut ws, visitor_id) = visitor(&server).await;
+    let frame = visibility(&mut ws).await;
+    assert_eq!(frame["visible"], true, "{frame}");
+    assert_eq!(frame["away"], true, "{frame}");
+    assert_eq!(
+        frame["decided_by"],
+        json!({"kind": "rule", "name": "Opening hours"})
+    );
+    let decided = api
+        .get(&format!("/api/v1/visibility/decide?visitor={visitor_id}"))
+        .await
+        .unwrap();
+    assert_eq!(decided["decision"]["away"], true, "{decided}");
+    assert_eq!(decided["decision"]["rules"][0]["answer"], "away");
+
+    // A show override is the integrator's explicit word: visible, chat offered. The change of
+    // `away` alone is pushed.
+    api.send(
+        "PUT",
+        "/api/v1/visibility",
+        Some(json!({"scope": "site", "action": "show"})),
+    )
+    .await
+    .unwrap();
+    let shown = visibility(&mut ws).await;
+    assert_eq!(
+        (shown["visible"].clone(), shown["away"].clone()),
+        (json!(true), json!(false))
+    );
+    api.send("DELETE", "/api/v1/visibility?scope=site", None)
+        .await
+        .unwrap();
+    assert_eq!(visibility(&mut ws).await["away"], true);
+
+    // A hiding rule beats away.
+    add_rule(&api, json!({"name": "hide all", "script": "hide()"})).await;
+    let hidden = visibility(&mut ws).await;
+    assert_eq!(
+        (hidden["visible"].clone(), hidden["away"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(hidden["decided_by"]["name"], "hide all");
+    server.stop().await;
+}

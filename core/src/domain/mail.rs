@@ -110,6 +110,52 @@ pub struct MailDelivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// What one delivery attempt did to its mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The SMTP server accepted the mail.
+    Sent,
+    /// Failed in a way that may pass (no connection, TLS, a 4xx answer); the mail is due again.
+    Retry,
+    /// The mail was given up: a 5xx answer, or the end of the retry window.
+    Failed,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Sent => "sent",
+            AttemptOutcome::Retry => "retry",
+            AttemptOutcome::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            AttemptOutcome::Sent,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == raw)
+    }
+}
+
+/// One delivery attempt of a mail, as the mail log keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailAttemptEntry {
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    /// How long the SMTP session took, connection included.
+    pub duration_ms: u64,
+    /// The SMTP reply code, if the server answered.
+    pub code: Option<u16>,
+    pub error: Option<String>,
+    pub outcome: AttemptOutcome,
+}
+
 /// What a visitor gave in the offline form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {

@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::domain::ids::{ConversationId, VisitorId};
-use crate::domain::mail::{MailDelivery, MailKind, MailState};
+use crate::domain::mail::{AttemptOutcome, MailAttemptEntry, MailDelivery, MailKind, MailState};
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path, Query};
-use crate::mail::OfflineForm;
+use crate::mail::{OfflineForm, TranscriptRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MailDeliveryDto {
@@ -91,6 +91,58 @@ pub async fn deliveries(
     let items = state.mail.deliveries(params.state, limit).await?;
     Ok(axum::Json(MailDeliveryPage {
         items: items.into_iter().map(MailDeliveryDto::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailAttemptDto {
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    /// How long the SMTP session took, connection included.
+    pub duration_ms: u64,
+    /// The SMTP reply code, if the server answered (250 when it accepted the mail).
+    pub code: Option<u16>,
+    /// Why the attempt failed: no connection, TLS, the server's answer.
+    pub error: Option<String>,
+    /// What the attempt did to the mail: `sent`, `retry` or `failed` (given up).
+    pub outcome: AttemptOutcome,
+}
+
+impl From<MailAttemptEntry> for MailAttemptDto {
+    fn from(a: MailAttemptEntry) -> Self {
+        Self {
+            number: a.number,
+            started_at: a.started_at,
+            duration_ms: a.duration_ms,
+            code: a.code,
+            error: a.error,
+            outcome: a.outcome,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailAttemptPage {
+    pub items: Vec<MailAttemptDto>,
+}
+
+/// `GET /api/v1/mail/deliveries/{id}/attempts`: every attempt to send one mail, oldest first, with
+/// the SMTP code and error of each.
+#[utoipa::path(get, path = "/api/v1/mail/deliveries/{id}/attempts", tag = "mail",
+    params(("id" = Uuid, Path, description = "mail id")),
+    security(("bearer" = ["conversations:read"])),
+    responses((status = 200, body = MailAttemptPage), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn attempts(
+    State(state): State<AppState>,
+    _caller: Caller<need::ConversationsRead>,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<MailAttemptPage>, ApiError> {
+    let items = state.mail.attempts(id).await?;
+    Ok(axum::Json(MailAttemptPage {
+        items: items.into_iter().map(MailAttemptDto::from).collect(),
     }))
 }
 
@@ -180,30 +232,38 @@ pub struct VisitorTranscriptRequest {
     pub site: String,
     pub visitor_id: Uuid,
     pub conversation_id: Uuid,
+    /// Where to send it, when the conversation has no address yet: it becomes the conversation's
+    /// address. Once there is one, another is refused (422 naming `email`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The language of the mail's texts (`en`, `de-AT`); the conversation's otherwise.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// `POST /api/v1/widget/transcripts`: a visitor asks for the transcript of their own conversation.
-/// It goes only to the address they gave in it; another visitor's conversation is 404.
+/// It goes only to the address given in it (409 when there is none and no `email`); another
+/// visitor's conversation is 404. Rate-limited per conversation, per visitor and per site (429).
 #[utoipa::path(post, path = "/api/v1/widget/transcripts", tag = "mail",
     request_body = VisitorTranscriptRequest,
     security(()),
     responses((status = 202, body = QueuedMail), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn visitor_transcript(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(body): Json<VisitorTranscriptRequest>,
 ) -> Result<(StatusCode, axum::Json<QueuedMail>), ApiError> {
     check_origin(&state, &headers, &body.site).await?;
-    let mail_id = state
-        .mail
-        .visitor_transcript(
-            &body.site,
-            VisitorId(body.visitor_id),
-            ConversationId(body.conversation_id),
-        )
-        .await?;
+    let request = TranscriptRequest {
+        visitor_id: VisitorId(body.visitor_id),
+        conversation_id: ConversationId(body.conversation_id),
+        email: body.email,
+        language: body.language,
+    };
+    let mail_id = state.mail.visitor_transcript(&body.site, request).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(QueuedMail { mail_id })))
 }
 

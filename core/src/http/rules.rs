@@ -202,7 +202,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules",
     request_body = RulesTestBody,
     security(("bearer" = ["rules:read"])),
-    responses((status = 200, body = Object, description = "the decision: visible, decided_by, rules"),
+    responses((status = 200, body = Object, description = "the decision: visible, away, decided_by, rules"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn test(

@@ -87,7 +87,8 @@ pub struct DecideDto {
     /// What the rules saw.
     #[schema(value_type = Object)]
     pub context: natter_rules::Context,
-    /// `visible`, `decided_by` (an override, a rule, or the default) and each rule's answer.
+    /// `visible`, `away` (visible, but the offline form instead of chat), `decided_by` (an override,
+    /// a rule, or the default) and each rule's answer.
     #[schema(value_type = Object)]
     pub decision: natter_rules::Decision,
 }

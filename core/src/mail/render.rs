@@ -10,47 +10,103 @@ use crate::config::MailTexts;
 use crate::domain::mail::{Contact, MailKind, NewMail};
 use crate::domain::model::{Agent, AuthorKind, Conversation, Message};
 
-/// The English texts; `[mail.templates.<lang>]` replaces any of them per language.
-struct Texts {
-    offline_subject: String,
-    transcript_subject: String,
-    transcript_intro: String,
-    notification_subject: String,
-    notification_intro: String,
+/// Every visible text of the three mails, English by default; `[mail.templates.<lang>]` replaces
+/// any of them per language. `{placeholder}`s are filled per mail (see `fill`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Texts {
+    pub offline_subject: String,
+    pub offline_intro: String,
+    pub offline_unknown_page: String,
+    pub offline_link: String,
+    pub offline_reply_hint: String,
+    pub transcript_subject: String,
+    pub transcript_intro: String,
+    pub transcript_you: String,
+    pub transcript_agent: String,
+    pub transcript_system: String,
+    pub notification_subject: String,
+    pub notification_greeting: String,
+    pub notification_intro: String,
+    pub notification_link: String,
+    pub notification_visitor: String,
 }
 
 impl Default for Texts {
     fn default() -> Self {
         Self {
             offline_subject: "Offline message from {name}".into(),
+            offline_intro: "{name} <{email}> wrote from {page}:".into(),
+            offline_unknown_page: "(unknown page)".into(),
+            offline_link: "The conversation: {link}".into(),
+            offline_reply_hint: "Reply to this mail to answer {name} by email.".into(),
             transcript_subject: "The transcript of your conversation".into(),
             transcript_intro: "Here is your conversation with us.".into(),
+            transcript_you: "You".into(),
+            transcript_agent: "Agent".into(),
+            transcript_system: "Natter".into(),
             notification_subject: "{name} is waiting for you".into(),
+            notification_greeting: "Hello {agent},".into(),
             notification_intro:
                 "A visitor wrote in a conversation assigned to you while you were not connected."
                     .into(),
+            notification_link: "Open the conversation (the link works once): {link}".into(),
+            notification_visitor: "A visitor".into(),
         }
     }
 }
 
-/// Renders the three mails. Holds the link base and the per-language texts.
+impl Texts {
+    /// These texts with every key `over` sets replaced.
+    fn with(mut self, over: &MailTexts) -> Self {
+        let pairs: [(&Option<String>, &mut String); 15] = [
+            (&over.offline_subject, &mut self.offline_subject),
+            (&over.offline_intro, &mut self.offline_intro),
+            (&over.offline_unknown_page, &mut self.offline_unknown_page),
+            (&over.offline_link, &mut self.offline_link),
+            (&over.offline_reply_hint, &mut self.offline_reply_hint),
+            (&over.transcript_subject, &mut self.transcript_subject),
+            (&over.transcript_intro, &mut self.transcript_intro),
+            (&over.transcript_you, &mut self.transcript_you),
+            (&over.transcript_agent, &mut self.transcript_agent),
+            (&over.transcript_system, &mut self.transcript_system),
+            (&over.notification_subject, &mut self.notification_subject),
+            (&over.notification_greeting, &mut self.notification_greeting),
+            (&over.notification_intro, &mut self.notification_intro),
+            (&over.notification_link, &mut self.notification_link),
+            (&over.notification_visitor, &mut self.notification_visitor),
+        ];
+        for (own, text) in pairs {
+            if let Some(own) = own {
+                text.clone_from(own);
+            }
+        }
+        self
+    }
+}
+
+/// Renders the three mails. Holds the link base, the per-language texts and the team's language.
 #[derive(Debug, Clone)]
 pub struct Renderer {
     base_url: String,
     templates: BTreeMap<String, MailTexts>,
+    team_language: String,
 }
 
 impl Renderer {
-    pub fn new(base_url: &str, templates: BTreeMap<String, MailTexts>) -> Self {
+    pub fn new(
+        base_url: &str,
+        templates: BTreeMap<String, MailTexts>,
+        team_language: &str,
+    ) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_string(),
             templates,
+            team_language: team_language.to_string(),
         }
     }
 
     /// The texts for `language` (`de-AT` falls back to `de`, then to English).
-    fn texts(&self, language: &str) -> Texts {
-        let mut texts = Texts::default();
+    pub fn texts(&self, language: &str) -> Texts {
         let lower = language.trim().to_ascii_lowercase();
         let primary = lower
             .split(['-', '_'])
@@ -61,26 +117,18 @@ impl Renderer {
             .templates
             .get(&lower)
             .or_else(|| self.templates.get(&primary));
-        if let Some(over) = chosen {
-            let pick = |own: &Option<String>, default: &mut String| {
-                if let Some(text) = own {
-                    default.clone_from(text);
-                }
-            };
-            pick(&over.offline_subject, &mut texts.offline_subject);
-            pick(&over.transcript_subject, &mut texts.transcript_subject);
-            pick(&over.transcript_intro, &mut texts.transcript_intro);
-            pick(&over.notification_subject, &mut texts.notification_subject);
-            pick(&over.notification_intro, &mut texts.notification_intro);
+        match chosen {
+            Some(over) => Texts::default().with(over),
+            None => Texts::default(),
         }
-        texts
     }
 
     fn conversation_url(&self, conversation: &Conversation) -> String {
         format!("{}/agent/#conversation={}", self.base_url, conversation.id)
     }
 
-    /// A visitor's offline message, to the inbox, answered by replying to the visitor.
+    /// A visitor's offline message, to the inbox, answered by replying to the visitor. In the
+    /// team's language: the inbox is read by the team, whatever the visitor's language.
     pub fn offline_message(
         &self,
         inbox: &str,
@@ -88,29 +136,42 @@ impl Renderer {
         conversation: &Conversation,
         message: &Message,
     ) -> NewMail {
-        let texts = self.texts(&contact.language);
+        let texts = self.texts(&self.team_language);
         let name = header_text(&contact.name);
         let link = self.conversation_url(conversation);
-        let page = if contact.page_url.is_empty() {
-            "(unknown page)".to_string()
+        let (page_text, page_html) = if contact.page_url.is_empty() {
+            (
+                texts.offline_unknown_page.clone(),
+                escape(&texts.offline_unknown_page),
+            )
         } else {
-            contact.page_url.clone()
+            (contact.page_url.clone(), anchor(&contact.page_url))
         };
+        let vars = [
+            ("name", name.clone()),
+            ("email", contact.email.clone()),
+            ("page", page_text),
+            ("link", link.clone()),
+        ];
+        let vars_html = [
+            ("name", format!("<strong>{}</strong>", escape(&name))),
+            ("email", escape(&contact.email)),
+            ("page", page_html),
+            ("link", anchor(&link)),
+        ];
         let text = format!(
-            "{name} <{email}> wrote from {page}:\n\n{body}\n\nThe conversation: {link}\nReply to this mail to answer {name} by email.\n",
-            email = contact.email,
+            "{intro}\n\n{body}\n\n{link}\n{hint}\n",
+            intro = fill(&texts.offline_intro, &vars),
             body = message.body,
+            link = fill(&texts.offline_link, &vars),
+            hint = fill(&texts.offline_reply_hint, &vars),
         );
         let html = format!(
-            "<p><strong>{name}</strong> &lt;{email}&gt; wrote from <a href=\"{page_attr}\">{page}</a>:</p>\n\
-             <blockquote style=\"white-space:pre-wrap\">{body}</blockquote>\n\
-             <p><a href=\"{link_attr}\">Open the conversation</a>. Reply to this mail to answer by email.</p>\n",
-            name = escape(&name),
-            email = escape(&contact.email),
-            page_attr = escape(&page),
-            page = escape(&page),
+            "<p>{intro}</p>\n<blockquote style=\"white-space:pre-wrap\">{body}</blockquote>\n<p>{link}<br>\n{hint}</p>\n",
+            intro = fill_html(&texts.offline_intro, &vars_html),
             body = escape(&message.body),
-            link_attr = escape(&link),
+            link = fill_html(&texts.offline_link, &vars_html),
+            hint = fill_html(&texts.offline_reply_hint, &vars_html),
         );
         NewMail {
             kind: MailKind::OfflineMessage,
@@ -118,27 +179,29 @@ impl Renderer {
             agent_id: None,
             to: inbox.to_string(),
             reply_to: Some(contact.email.clone()),
-            subject: subject(&texts.offline_subject.replace("{name}", &name)),
+            subject: subject(&fill(&texts.offline_subject, &vars)),
             text,
             html: Some(wrap_html(&html)),
         }
     }
 
-    /// Every message of a conversation, with times in the site's time zone.
+    /// Every message of a conversation, with times in the site's time zone, in `language` (the
+    /// visitor's).
     pub fn transcript(
         &self,
         contact: &Contact,
+        language: &str,
         conversation: &Conversation,
         messages: &[Message],
         time_zone: &str,
     ) -> NewMail {
-        let texts = self.texts(&contact.language);
+        let texts = self.texts(language);
         let tz: Tz = time_zone.parse().unwrap_or(Tz::UTC);
         let mut text = format!("{}\n\n", texts.transcript_intro);
         let mut rows = String::new();
         for m in messages {
             let when = local_time(m.created_at, tz);
-            let who = author(m, &contact.name);
+            let who = author(m, &contact.name, &texts);
             text.push_str(&format!("[{when}] {who}: {}\n", m.body));
             rows.push_str(&format!(
                 "<tr><td style=\"color:#666;white-space:nowrap\">{}</td><td><strong>{}</strong></td><td style=\"white-space:pre-wrap\">{}</td></tr>\n",
@@ -164,6 +227,7 @@ impl Renderer {
     }
 
     /// Tells an agent who is not connected that a conversation waits, with a one-time link into it.
+    /// In the team's language.
     pub fn agent_notification(
         &self,
         agent: &Agent,
@@ -171,26 +235,36 @@ impl Renderer {
         message: Option<&Message>,
         link_token: &str,
     ) -> NewMail {
-        let texts = self.texts("");
+        let texts = self.texts(&self.team_language);
         let visitor = message
             .and_then(|m| m.author_name.clone())
             .map(|n| header_text(&n))
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "A visitor".to_string());
+            .unwrap_or_else(|| texts.notification_visitor.clone());
         let link = format!("{}/agent/link/{link_token}", self.base_url);
         let quoted = message.map(|m| m.body.as_str()).unwrap_or_default();
+        let vars = [
+            ("name", visitor.clone()),
+            ("agent", agent.name.clone()),
+            ("link", link.clone()),
+        ];
+        let vars_html = [
+            ("name", escape(&visitor)),
+            ("agent", escape(&agent.name)),
+            ("link", anchor(&link)),
+        ];
         let text = format!(
-            "Hello {agent},\n\n{intro}\n\n{quoted}\n\nOpen the conversation (the link works once): {link}\n",
-            agent = agent.name,
-            intro = texts.notification_intro,
+            "{greeting}\n\n{intro}\n\n{quoted}\n\n{link}\n",
+            greeting = fill(&texts.notification_greeting, &vars),
+            intro = fill(&texts.notification_intro, &vars),
+            link = fill(&texts.notification_link, &vars),
         );
         let html = format!(
-            "<p>Hello {agent},</p>\n<p>{intro}</p>\n<blockquote style=\"white-space:pre-wrap\">{quoted}</blockquote>\n\
-             <p><a href=\"{link}\">Open the conversation</a> (the link works once).</p>\n",
-            agent = escape(&agent.name),
-            intro = escape(&texts.notification_intro),
+            "<p>{greeting}</p>\n<p>{intro}</p>\n<blockquote style=\"white-space:pre-wrap\">{quoted}</blockquote>\n<p>{link}</p>\n",
+            greeting = fill_html(&texts.notification_greeting, &vars_html),
+            intro = fill_html(&texts.notification_intro, &vars_html),
             quoted = escape(quoted),
-            link = escape(&link),
+            link = fill_html(&texts.notification_link, &vars_html),
         );
         NewMail {
             kind: MailKind::AgentNotification,
@@ -198,24 +272,67 @@ impl Renderer {
             agent_id: Some(agent.id),
             to: agent.email.clone(),
             reply_to: None,
-            subject: subject(&texts.notification_subject.replace("{name}", &visitor)),
+            subject: subject(&fill(&texts.notification_subject, &vars)),
             text,
             html: Some(wrap_html(&html)),
         }
     }
 }
 
-fn author(message: &Message, visitor_name: &str) -> String {
+/// Fills `{key}` placeholders in one pass: a value is never read for placeholders again (a visitor
+/// named `{link}` stays that), and an unknown `{word}` stays as written.
+pub fn fill(template: &str, vars: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let key = &after[..close];
+            vars.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (v, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The HTML form of a template: its own text escaped, placeholders filled with ready HTML.
+fn fill_html(template: &str, vars_html: &[(&str, String)]) -> String {
+    fill(&escape(template), vars_html)
+}
+
+fn anchor(url: &str) -> String {
+    format!("<a href=\"{0}\">{0}</a>", escape(url))
+}
+
+fn author(message: &Message, visitor_name: &str, texts: &Texts) -> String {
     match message.author_kind {
         AuthorKind::Visitor => {
             let name = header_text(visitor_name);
-            if name.is_empty() { "You".into() } else { name }
+            if name.is_empty() {
+                texts.transcript_you.clone()
+            } else {
+                name
+            }
         }
         AuthorKind::Agent => message
             .author_name
             .clone()
-            .unwrap_or_else(|| "Agent".into()),
-        AuthorKind::System => "Natter".into(),
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| texts.transcript_agent.clone()),
+        AuthorKind::System => texts.transcript_system.clone(),
     }
 }
 
@@ -299,7 +416,7 @@ mod tests {
                 ..MailTexts::default()
             },
         );
-        let r = Renderer::new("http://x/", templates);
+        let r = Renderer::new("http://x/", templates, "en");
         assert_eq!(r.texts("de-AT").transcript_subject, "Ihr Gesprächsverlauf");
         assert_eq!(
             r.texts("de").transcript_intro,
@@ -308,6 +425,35 @@ mod tests {
         assert_eq!(
             r.texts("fr").transcript_subject,
             Texts::default().transcript_subject
+        );
+    }
+
+    #[test]
+    fn fill_replaces_known_placeholders_once() {
+        let vars = [("name", "{link}".to_string()), ("link", "L".to_string())];
+        assert_eq!(fill("{name} at {link}", &vars), "{link} at L");
+        assert_eq!(fill("{unknown} {name", &vars), "{unknown} {name");
+        assert_eq!(fill("no braces", &vars), "no braces");
+        assert_eq!(fill("{}{{link}}", &vars), "{}{L}");
+    }
+
+    #[test]
+    fn html_parts_escape_the_template_and_the_values() {
+        let templates = BTreeMap::from([(
+            "en".to_string(),
+            MailTexts {
+                offline_reply_hint: Some("Antwort an <{name}> & co".into()),
+                ..MailTexts::default()
+            },
+        )]);
+        let r = Renderer::new("http://x", templates, "en");
+        let hint = fill_html(
+            &r.texts("en").offline_reply_hint,
+            &[("name", format!("<strong>{}</strong>", escape("<Eve>")))],
+        );
+        assert_eq!(
+            hint,
+            "Antwort an &lt;<strong>&lt;Eve&gt;</strong>&gt; &amp; co"
         );
     }
 }

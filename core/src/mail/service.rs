@@ -11,7 +11,7 @@ use crate::domain::DomainError;
 use crate::domain::chat::Chat;
 use crate::domain::clock::Clock;
 use crate::domain::ids::{ConversationId, VisitorId};
-use crate::domain::mail::{Contact, MailDelivery, MailKind, MailState};
+use crate::domain::mail::{Contact, MailAttemptEntry, MailDelivery, MailKind, MailState};
 use crate::domain::model::Site;
 use crate::mail::render::Renderer;
 use crate::mail::transport::parse_address;
@@ -33,6 +33,17 @@ pub struct OfflineForm {
     pub language: String,
     /// The widget's own id for the message, which makes a resent form idempotent.
     pub client_id: Option<String>,
+}
+
+/// A visitor's transcript request from the widget.
+#[derive(Debug, Clone)]
+pub struct TranscriptRequest {
+    pub visitor_id: VisitorId,
+    pub conversation_id: ConversationId,
+    /// The address to send it to, when the conversation has none yet.
+    pub email: Option<String>,
+    /// The language of the mail's texts; the conversation's contact language otherwise.
+    pub language: Option<String>,
 }
 
 /// The mail service; every call answers `MailDisabled` when `[mail]` is not configured.
@@ -120,17 +131,7 @@ impl Mail {
                 "must be the http(s) address of the page",
             ));
         }
-        let language = form.language.trim();
-        if language.len() > 16
-            || !language
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(DomainError::invalid(
-                "language",
-                "must be a language tag such as en or de-AT",
-            ));
-        }
+        let language = language_tag(&form.language)?;
         let site = self.site(site_key).await?;
         let visitor = inner.chat.visitor_arrived(&site, form.visitor_id).await?;
         let now = inner.clock.now();
@@ -154,11 +155,7 @@ impl Mail {
             name: name.to_string(),
             email: email.to_string(),
             page_url: page_url.to_string(),
-            language: if language.is_empty() {
-                "en".into()
-            } else {
-                language.to_string()
-            },
+            language,
         };
         inner.store.insert_mail_contact(&contact, now).await?;
         let outcome = inner
@@ -168,7 +165,8 @@ impl Mail {
         Ok(outcome.conversation.id)
     }
 
-    /// Queues the transcript of a conversation to the address the visitor gave in it.
+    /// Queues the transcript of a conversation to the address the visitor gave in it, in their
+    /// language.
     pub async fn send_transcript(&self, conversation: ConversationId) -> Result<Uuid, DomainError> {
         let inner = self.inner()?;
         let conversation = inner.chat.conversation(conversation).await?;
@@ -176,11 +174,97 @@ impl Mail {
             .store
             .contact_of_conversation(conversation.id)
             .await?
-            .ok_or_else(|| {
-                DomainError::Conflict(
-                    "the visitor gave no email address in this conversation".into(),
-                )
-            })?;
+            .ok_or_else(no_address)?;
+        self.queue_transcript(&contact, &contact.language, conversation.id)
+            .await
+    }
+
+    /// A visitor asks for the transcript of their own conversation. It goes only to the address
+    /// given in that conversation: without one yet, `email` becomes it (the visitor gives it in
+    /// the conversation); once there is one, naming another is refused, so the widget cannot mail
+    /// arbitrary addresses. Another visitor's conversation is not found, whatever its id.
+    pub async fn visitor_transcript(
+        &self,
+        site_key: &str,
+        request: TranscriptRequest,
+    ) -> Result<Uuid, DomainError> {
+        let inner = self.inner()?;
+        let site = self.site(site_key).await?;
+        let found = inner.chat.conversation(request.conversation_id).await?;
+        if found.visitor_id != request.visitor_id || found.site_id != site.id {
+            return Err(DomainError::NotFound("conversation"));
+        }
+        let language = request.language.as_deref().map(language_tag).transpose()?;
+        let email = match request.email.as_deref().map(str::trim) {
+            Some(email) if !email.is_empty() => {
+                parse_address(email).map_err(|e| DomainError::invalid("email", e))?;
+                Some(email.to_string())
+            }
+            _ => None,
+        };
+        let given = inner.store.contact_of_conversation(found.id).await?;
+        match (&given, &email) {
+            (Some(given), Some(email)) if !same_address(&given.email, email) => {
+                return Err(not_that_address());
+            }
+            (None, None) => return Err(no_address()),
+            _ => {}
+        }
+
+        let now = inner.clock.now();
+        let since = now - Duration::hours(1);
+        let of_conversation = inner
+            .store
+            .count_mails_since(MailKind::Transcript, Some(found.id), since)
+            .await?;
+        let (of_visitor, of_site) = inner
+            .store
+            .count_transcripts_since(site.id, found.visitor_id, since)
+            .await?;
+        if of_conversation >= TRANSCRIPTS_PER_CONVERSATION_PER_HOUR
+            || of_visitor >= u64::from(inner.config.offline_per_visitor_per_hour)
+            || of_site >= u64::from(inner.config.offline_per_site_per_hour)
+        {
+            return Err(DomainError::RateLimited);
+        }
+
+        let contact = match (given, email) {
+            (Some(given), _) => given,
+            (None, Some(email)) => {
+                let contact = Contact {
+                    site_id: site.id,
+                    visitor_id: found.visitor_id,
+                    client_id: format!("transcript-{}", Uuid::new_v4()),
+                    name: String::new(),
+                    email: email.clone(),
+                    page_url: String::new(),
+                    language: language.clone().unwrap_or_else(|| "en".into()),
+                };
+                // Two requests at once may both find no address; the first recorded stays, and
+                // the other is held to it.
+                let kept = inner
+                    .store
+                    .give_conversation_contact(&contact, found.id, now)
+                    .await?;
+                if !same_address(&kept.email, &email) {
+                    return Err(not_that_address());
+                }
+                kept
+            }
+            (None, None) => return Err(no_address()),
+        };
+        let language = language.unwrap_or_else(|| contact.language.clone());
+        self.queue_transcript(&contact, &language, found.id).await
+    }
+
+    async fn queue_transcript(
+        &self,
+        contact: &Contact,
+        language: &str,
+        conversation: ConversationId,
+    ) -> Result<Uuid, DomainError> {
+        let inner = self.inner()?;
+        let conversation = inner.chat.conversation(conversation).await?;
         let messages = inner
             .chat
             .messages_after(conversation.id, 0, 10_000)
@@ -190,41 +274,11 @@ impl Mail {
             .site(conversation.site_id)
             .await?
             .ok_or(DomainError::NotFound("site"))?;
-        let mail = inner
-            .renderer
-            .transcript(&contact, &conversation, &messages, &site.timezone);
+        let mail =
+            inner
+                .renderer
+                .transcript(contact, language, &conversation, &messages, &site.timezone);
         Ok(inner.store.queue_mail(mail, inner.clock.now()).await?)
-    }
-
-    /// A visitor asks for the transcript of their own conversation; it goes only to the address
-    /// they gave in it. Another visitor's conversation is not found, whatever its id.
-    pub async fn visitor_transcript(
-        &self,
-        site_key: &str,
-        visitor: VisitorId,
-        conversation: ConversationId,
-    ) -> Result<Uuid, DomainError> {
-        let inner = self.inner()?;
-        let site = self.site(site_key).await?;
-        let found = inner.chat.conversation(conversation).await?;
-        if found.visitor_id != visitor || found.site_id != site.id {
-            return Err(DomainError::NotFound("conversation"));
-        }
-        let since = inner.clock.now() - Duration::hours(1);
-        let of_conversation = inner
-            .store
-            .count_mails_since(MailKind::Transcript, Some(conversation), since)
-            .await?;
-        let of_all = inner
-            .store
-            .count_mails_since(MailKind::Transcript, None, since)
-            .await?;
-        if of_conversation >= TRANSCRIPTS_PER_CONVERSATION_PER_HOUR
-            || of_all >= u64::from(inner.config.offline_per_site_per_hour)
-        {
-            return Err(DomainError::RateLimited);
-        }
-        self.send_transcript(conversation).await
     }
 
     /// Mails, newest first.
@@ -237,6 +291,16 @@ impl Mail {
         Ok(inner.store.list_mails(state, limit).await?)
     }
 
+    /// The attempts of one mail, oldest first.
+    pub async fn attempts(&self, mail: Uuid) -> Result<Vec<MailAttemptEntry>, DomainError> {
+        let inner = self.inner()?;
+        inner
+            .store
+            .mail_attempts(mail)
+            .await?
+            .ok_or(DomainError::NotFound("mail"))
+    }
+
     async fn site(&self, key: &str) -> Result<Site, DomainError> {
         let inner = self.inner()?;
         inner
@@ -245,4 +309,41 @@ impl Mail {
             .await?
             .ok_or(DomainError::NotFound("site"))
     }
+}
+
+/// A language tag such as `en` or `de-AT`; empty means English.
+fn language_tag(raw: &str) -> Result<String, DomainError> {
+    let language = raw.trim();
+    if language.len() > 16
+        || !language
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(DomainError::invalid(
+            "language",
+            "must be a language tag such as en or de-AT",
+        ));
+    }
+    Ok(if language.is_empty() {
+        "en".into()
+    } else {
+        language.to_string()
+    })
+}
+
+/// Addresses compare without regard to case: `Ada@Example.org` is the address given as
+/// `ada@example.org` (domains are case-insensitive, and mailboxes nearly always are).
+fn same_address(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+fn no_address() -> DomainError {
+    DomainError::Conflict("the visitor gave no email address in this conversation".into())
+}
+
+fn not_that_address() -> DomainError {
+    DomainError::invalid(
+        "email",
+        "a transcript goes only to the address given in this conversation",
+    )
 }

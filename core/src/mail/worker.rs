@@ -80,7 +80,9 @@ impl Worker {
 
     async fn attempt(self, mail: ClaimedMail) {
         let started_at = Utc::now();
+        let clock = std::time::Instant::now();
         let outcome = self.sender.send(&mail).await;
+        let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         let next = match &outcome.error {
             None => {
                 tracing::debug!(mail = %mail.id, "mail sent");
@@ -112,6 +114,7 @@ impl Worker {
         let record = MailAttempt {
             id: mail.id,
             started_at,
+            duration_ms,
             code: outcome.code,
             error: outcome.error,
             next,

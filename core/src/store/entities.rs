@@ -8,6 +8,7 @@ pub mod cobrowse_audit;
 pub mod conversation;
 pub mod counter;
 pub mod customer;
+pub mod mail_attempt;
 pub mod mail_contact;
 pub mod mail_delivery;
 pub mod message;

@@ -7,17 +7,20 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, sea_query::Query,
 };
 use uuid::Uuid;
 
 use crate::domain::agent_links::LINK_PREFIX;
 use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
-use crate::domain::mail::{Contact, MailDelivery, MailKind, MailPlanner, MailState, NewMail};
+use crate::domain::mail::{
+    AttemptOutcome, Contact, MailAttemptEntry, MailDelivery, MailKind, MailPlanner, MailState,
+    NewMail,
+};
 use crate::domain::model::{Agent, AuthorKind, Conversation, Message};
 use crate::domain::secret;
 use crate::domain::webhook_events::DomainEvent;
-use crate::store::entities::{agent_link, mail_contact, mail_delivery};
+use crate::store::entities::{agent_link, conversation, mail_attempt, mail_contact, mail_delivery};
 use crate::store::{Store, StoreError, StoreResult, convert, outbox};
 
 /// A mail the worker claimed: everything one attempt needs.
@@ -48,6 +51,8 @@ pub enum MailNext {
 pub struct MailAttempt {
     pub id: Uuid,
     pub started_at: DateTime<Utc>,
+    /// How long the SMTP session took.
+    pub duration_ms: u64,
     pub code: Option<u16>,
     pub error: Option<String>,
     pub next: MailNext,
@@ -157,6 +162,73 @@ impl Store {
         Ok(query.count(self.db()).await?)
     }
 
+    /// Transcripts since `since` of one visitor's conversations, and of one site's (the widget's
+    /// transcript limits).
+    pub async fn count_transcripts_since(
+        &self,
+        site: SiteId,
+        visitor: VisitorId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<(u64, u64)> {
+        let of = |column: conversation::Column, id: Uuid| {
+            mail_delivery::Entity::find()
+                .filter(mail_delivery::Column::Kind.eq(MailKind::Transcript.as_str()))
+                .filter(mail_delivery::Column::CreatedAt.gte(since))
+                .filter(
+                    mail_delivery::Column::ConversationId.in_subquery(
+                        Query::select()
+                            .column(conversation::Column::Id)
+                            .from(conversation::Entity)
+                            .and_where(column.eq(id))
+                            .to_owned(),
+                    ),
+                )
+        };
+        let of_visitor = of(conversation::Column::VisitorId, visitor.0)
+            .count(self.db())
+            .await?;
+        let of_site = of(conversation::Column::SiteId, site.0)
+            .count(self.db())
+            .await?;
+        Ok((of_visitor, of_site))
+    }
+
+    /// Records the address a visitor gives for a conversation's transcript, unless the
+    /// conversation has one already; answers the one in force. Checked and written in one
+    /// transaction, so the first address given stays.
+    pub async fn give_conversation_contact(
+        &self,
+        contact: &Contact,
+        conversation: ConversationId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Contact> {
+        let w = self.write().await?;
+        let existing = mail_contact::Entity::find()
+            .filter(mail_contact::Column::ConversationId.eq(conversation.0))
+            .order_by_desc(mail_contact::Column::CreatedAt)
+            .one(&w.tx)
+            .await?;
+        if let Some(row) = existing {
+            return Ok(self::contact(row));
+        }
+        mail_contact::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            site_id: Set(contact.site_id.0),
+            visitor_id: Set(contact.visitor_id.0),
+            client_id: Set(contact.client_id.clone()),
+            name: Set(contact.name.clone()),
+            email: Set(contact.email.clone()),
+            page_url: Set(contact.page_url.clone()),
+            language: Set(contact.language.clone()),
+            conversation_id: Set(Some(conversation.0)),
+            created_at: Set(now),
+        }
+        .insert(&w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(contact.clone())
+    }
+
     /// The newest address a visitor gave in a conversation.
     pub async fn contact_of_conversation(
         &self,
@@ -237,7 +309,28 @@ impl Store {
             .collect())
     }
 
-    /// Records an attempt and moves its mail on.
+    /// The attempts of one mail, oldest first; `None` when there is no such mail.
+    pub async fn mail_attempts(&self, mail: Uuid) -> StoreResult<Option<Vec<MailAttemptEntry>>> {
+        if mail_delivery::Entity::find_by_id(mail)
+            .one(self.db())
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        mail_attempt::Entity::find()
+            .filter(mail_attempt::Column::MailId.eq(mail))
+            .order_by_asc(mail_attempt::Column::Number)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(attempt_entry)
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// Records an attempt in the mail log and moves its mail on, in one transaction: the log and
+    /// the mail's counters never disagree.
     pub async fn record_mail_attempt(&self, attempt: MailAttempt) -> StoreResult<()> {
         let w = self.write().await?;
         let Some(row) = mail_delivery::Entity::find_by_id(attempt.id)
@@ -254,19 +347,31 @@ impl Store {
         active.last_attempt_at = Set(Some(attempt.started_at));
         active.last_code = Set(attempt.code.map(i32::from));
         active.last_error = Set(attempt.error.clone());
-        let state = match attempt.next {
+        let (state, outcome) = match attempt.next {
             MailNext::Sent => {
                 active.delivered_at = Set(Some(attempt.started_at));
-                MailState::Sent
+                (MailState::Sent, AttemptOutcome::Sent)
             }
             MailNext::Retry { at } => {
                 active.next_attempt_at = Set(at);
-                MailState::Retrying
+                (MailState::Retrying, AttemptOutcome::Retry)
             }
-            MailNext::Failed => MailState::Failed,
+            MailNext::Failed => (MailState::Failed, AttemptOutcome::Failed),
         };
         active.state = Set(state.as_str().into());
         active.update(&w.tx).await?;
+        mail_attempt::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            mail_id: Set(attempt.id),
+            number: Set(number),
+            started_at: Set(attempt.started_at),
+            duration_ms: Set(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX)),
+            code: Set(attempt.code.map(i32::from)),
+            error: Set(attempt.error),
+            outcome: Set(outcome.as_str().into()),
+        }
+        .insert(&w.tx)
+        .await?;
         w.commit().await
     }
 }
@@ -404,6 +509,19 @@ fn contact(row: mail_contact::Model) -> Contact {
         page_url: row.page_url,
         language: row.language,
     }
+}
+
+fn attempt_entry(row: mail_attempt::Model) -> StoreResult<MailAttemptEntry> {
+    Ok(MailAttemptEntry {
+        number: u32::try_from(row.number).unwrap_or(0),
+        started_at: row.started_at,
+        duration_ms: u64::try_from(row.duration_ms).unwrap_or(0),
+        code: row.code.and_then(|c| u16::try_from(c).ok()),
+        error: row.error,
+        outcome: AttemptOutcome::parse(&row.outcome).ok_or_else(|| {
+            StoreError::Corrupt(format!("unknown mail attempt outcome {}", row.outcome))
+        })?,
+    })
 }
 
 fn delivery(row: mail_delivery::Model) -> StoreResult<MailDelivery> {

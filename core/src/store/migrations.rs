@@ -20,6 +20,8 @@ mod m20261126_000007_create_cobrowse_tables;
 mod m20261126_000008_create_mail_tables;
 #[path = "migrations/m20261126_000010_create_integration_tables.rs"]
 mod m20261126_000010_create_integration_tables;
+#[path = "migrations/m20261126_000011_create_mail_attempts.rs"]
+mod m20261126_000011_create_mail_attempts;
 
 pub struct Migrator;
 
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_create_mail_tables::Migration),
             Box::new(m20261126_000006_add_agent_groups::Migration),
             Box::new(m20261126_000010_create_integration_tables::Migration),
+            Box::new(m20261126_000011_create_mail_attempts::Migration),
         ]
     }
 }

@@ -175,9 +175,11 @@ pub enum ServerFrame {
         seq: i64,
     },
     Presence(PresenceDto),
-    /// Whether the widget shows, and what decided it.
+    /// Whether the widget shows, whether it offers the offline form instead of chat (a rule says the
+    /// team is away), and what decided it.
     Visibility {
         visible: bool,
+        away: bool,
         decided_by: natter_rules::DecidedBy,
     },
     Conversation {

@@ -81,7 +81,8 @@ struct VisitorSession {
     rate: RateLimit,
     facts: VisitorFacts,
     /// The last visibility sent, so a frame goes out only when the answer changes.
-    visible: Option<bool>,
+    /// The last `visibility` frame sent: visible, away.
+    visible: Option<(bool, bool)>,
     /// When a rule asked to be asked again (or an override ends).
     recheck: Option<Instant>,
 }
@@ -253,12 +254,14 @@ impl VisitorSession {
         self.recheck = decision
             .recheck_after_secs
             .map(|secs| Instant::now() + Duration::from_secs(secs.max(1)));
-        if self.visible == Some(decision.visible) {
+        let answer = (decision.visible, decision.away);
+        if self.visible == Some(answer) {
             return true;
         }
-        self.visible = Some(decision.visible);
+        self.visible = Some(answer);
         conn.send(&ServerFrame::Visibility {
             visible: decision.visible,
+            away: decision.away,
             decided_by: decision.decided_by,
         })
         .await

@@ -40,7 +40,7 @@
     ws: null, ready: false, welcomed: false, stopped: false, attempt: 0, retry: 0,
     visitorId: load('visitor', null) || uuid(),
     conversationId: null, lastSeq: 0, readSent: 0, seenEl: null,
-    outbox: load('outbox', []), open: false, visible: true, unread: 0,
+    outbox: load('outbox', []), open: false, visible: true, away: false, unread: 0,
     presence: { online: 0, available: 0 },
     typingSentAt: 0, typingIdle: 0, peerTyping: 0, pinger: 0, lastFrameAt: 0
   };
@@ -161,6 +161,7 @@
     if (conversationId && conversationId !== s.conversationId) {
       if (s.conversationId) s.lastSeq = s.readSent = 0;
       s.conversationId = conversationId;
+      renderStatus();
     }
   }
   function onRead(r) {
@@ -320,10 +321,16 @@
         s.conversationId = null;
         s.lastSeq = s.readSent = 0;
         scrollDown();
+        renderStatus();
       }
     },
     // Sent by the server's visibility rules; hides the launcher, never a chat the visitor has open.
-    visibility: function (f) { setVisible(f.visible !== false); },
+    // `away`: visible, but a rule says the team is away, so the offline form replaces the chat.
+    visibility: function (f) {
+      s.away = f.away === true;
+      setVisible(f.visible !== false);
+      renderStatus();
+    },
     error: function (e) {
       if (e.code === 'unsupported_version') { s.stopped = true; renderStatus(); return; }
       if (!e.client_id) return;
@@ -394,15 +401,20 @@
     handlers[type] = cobrowseFrame;
   });
 
+  // Nobody can chat: no agent is available, or the rules say the team is away (even if agents are).
+  function nobodyToChat() { return s.away || !s.presence.available; }
   function renderStatus() {
     var message = '';
     if (s.stopped) message = t.unavailable;
     else if (s.welcomed && !s.ready) message = t.reconnecting;
-    else if (s.ready && !s.presence.available) message = cfg.offline_text;
+    else if (s.ready && nobodyToChat()) message = cfg.offline_text;
     status.textContent = message;
     status.hidden = !message;
-    status.dataset.state = s.stopped ? 'stopped' : !s.ready ? 'offline' : s.presence.available ? 'online' : 'away';
+    status.dataset.state = s.stopped ? 'stopped' : !s.ready ? 'offline' : nobodyToChat() ? 'away' : 'online';
+    // Away offers no chat to start; a conversation already open goes on.
+    form.hidden = s.away && !s.conversationId;
     if (offline) offline.update();
+    if (transcript) transcript.update();
   }
 
   // ---- offline form: nobody can chat, so a message can go to the site's inbox by email ----
@@ -453,14 +465,61 @@
         }, function () { busy = false; note.textContent = t.failed; });
     });
     function update() {
-      var offered = !sent && s.ready && !s.presence.available && !s.conversationId;
+      var offered = !sent && s.ready && nobodyToChat() && !s.conversationId;
       offer.hidden = !offered || opened;
       box.hidden = !offered || !opened;
-      form.hidden = !box.hidden;
+      form.hidden = !box.hidden || (s.away && !s.conversationId);
     }
     return { update: update };
   }
   var offline = offlineForm();
+
+  // ---- transcript: while the visitor has a conversation, they can have it mailed to them ----
+  // It goes to the address given in the conversation (the offline form's). Without one the server
+  // answers 409 and the widget asks for an address, which then becomes the conversation's: the
+  // server refuses any other afterwards (422), so this cannot mail arbitrary addresses.
+  function transcriptControl() {
+    var busy = false, asking = false;
+    var ask = h('button', { type: 'button', id: 'natter-transcript-open', 'data-testid': 'natter-transcript-open',
+      text: cfg.transcript_label });
+    var email = h('input', { type: 'email', id: 'natter-transcript-email', 'data-testid': 'natter-transcript-email',
+      maxlength: '254', autocomplete: 'email', required: 'required' });
+    var sendIt = h('button', { type: 'submit', 'data-testid': 'natter-transcript-send', text: cfg.transcript_send_label });
+    var address = h('form', { id: 'natter-transcript-form', 'data-testid': 'natter-transcript-form' }, [
+      h('label', { 'for': email.id }, [h('span', { text: cfg.transcript_email_label }), email]), sendIt]);
+    var note = h('p', { class: 'transcript-note', 'data-testid': 'natter-transcript-note', role: 'status' });
+    var bar = h('div', { id: 'natter-transcript', 'data-testid': 'natter-transcript' }, [ask, address, note]);
+    bar.hidden = address.hidden = true;
+    panel.insertBefore(bar, form);
+    function say(textValue, state) { note.textContent = textValue; note.dataset.state = state; }
+    function request(withEmail) {
+      if (busy || !s.conversationId) return;
+      busy = true;
+      say('', '');
+      var body = { site: site, visitor_id: s.visitorId, conversation_id: s.conversationId, language: cfg.language };
+      if (withEmail) body.email = email.value;
+      win.fetch(base + '/api/v1/widget/transcripts', { method: 'POST',
+        headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        .then(function (r) {
+          busy = false;
+          if (r.status === 202) { asking = false; say(cfg.transcript_sent_text, 'sent'); }
+          else if (r.status === 409) { asking = true; }
+          else if (r.status === 422) { say(cfg.transcript_invalid_text, 'invalid'); }
+          else if (r.status === 429) { say(cfg.transcript_limited_text, 'limited'); }
+          else { say(t.failed, 'failed'); }
+          update();
+          if (asking) email.focus();
+        }, function () { busy = false; say(t.failed, 'failed'); });
+    }
+    ask.addEventListener('click', function () { request(false); });
+    address.addEventListener('submit', function (e) { e.preventDefault(); request(true); });
+    function update() {
+      bar.hidden = !s.ready || !s.conversationId;
+      address.hidden = !asking;
+    }
+    return { update: update };
+  }
+  var transcript = cfg.transcript_label ? transcriptControl() : null;
 
   // ---- open, close, visibility ----
   // `restoring`: reopened after a page load, so the host page keeps its focus.

@@ -38,6 +38,15 @@ pub struct Config {
     pub offline_message_label: String,
     pub offline_send_label: String,
     pub offline_sent_text: String,
+    /// The control that mails the visitor the transcript of their conversation.
+    pub transcript_label: String,
+    pub transcript_email_label: String,
+    pub transcript_send_label: String,
+    pub transcript_sent_text: String,
+    /// Shown on a 422: a bad address, or not the one given in this conversation.
+    pub transcript_invalid_text: String,
+    /// Shown on a 429.
+    pub transcript_limited_text: String,
     pub position: String,
     pub launcher: String,
     pub language: String,
@@ -86,6 +95,34 @@ impl Config {
             offline_sent_text: fields.string("offline_sent_text", texts.offline_sent_text, |v| {
                 text(v, 1, SENT_TEXT_MAX, true)
             }),
+            transcript_label: fields.string("transcript_label", texts.transcript_label, |v| {
+                text(v, 1, LABEL_MAX, false)
+            }),
+            transcript_email_label: fields.string(
+                "transcript_email_label",
+                texts.transcript_email_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            transcript_send_label: fields.string(
+                "transcript_send_label",
+                texts.transcript_send_label,
+                |v| text(v, 1, LABEL_MAX, false),
+            ),
+            transcript_sent_text: fields.string(
+                "transcript_sent_text",
+                texts.transcript_sent_text,
+                |v| text(v, 1, SENT_TEXT_MAX, true),
+            ),
+            transcript_invalid_text: fields.string(
+                "transcript_invalid_text",
+                texts.transcript_invalid_text,
+                |v| text(v, 1, SENT_TEXT_MAX, true),
+            ),
+            transcript_limited_text: fields.string(
+                "transcript_limited_text",
+                texts.transcript_limited_text,
+                |v| text(v, 1, SENT_TEXT_MAX, true),
+            ),
             position: fields.one_of("position", POSITIONS[0], POSITIONS),
             launcher: fields.one_of("launcher", LAUNCHERS[0], LAUNCHERS),
             language,
@@ -133,6 +170,12 @@ pub fn schema() -> Value {
             "offline_message_label": text("Offline form: the message field's label.", texts.offline_message_label, 1, LABEL_MAX),
             "offline_send_label": text("Offline form: the send button.", texts.offline_send_label, 1, LABEL_MAX),
             "offline_sent_text": text("Offline form: shown once the message was sent.", texts.offline_sent_text, 1, SENT_TEXT_MAX),
+            "transcript_label": text("The control that mails the visitor the transcript of their conversation (shown while they have one; needs [mail] on the server).", texts.transcript_label, 1, LABEL_MAX),
+            "transcript_email_label": text("Transcript: the email field's label, asked when the conversation has no address yet.", texts.transcript_email_label, 1, LABEL_MAX),
+            "transcript_send_label": text("Transcript: the send button.", texts.transcript_send_label, 1, LABEL_MAX),
+            "transcript_sent_text": text("Transcript: shown once it is on its way.", texts.transcript_sent_text, 1, SENT_TEXT_MAX),
+            "transcript_invalid_text": text("Transcript: shown when the address is refused (not an address, or not the one given in this conversation).", texts.transcript_invalid_text, 1, SENT_TEXT_MAX),
+            "transcript_limited_text": text("Transcript: shown when the visitor asked too often.", texts.transcript_limited_text, 1, SENT_TEXT_MAX),
             "position": {
                 "type": "string",
                 "description": "Corner of the page.",
@@ -248,6 +291,8 @@ mod tests {
             "offline_text",
             "offline_name_label",
             "offline_sent_text",
+            "transcript_label",
+            "transcript_sent_text",
         ] {
             let at_limit = json!({ field: "a".repeat(max(field)) }).to_string();
             let over = json!({ field: "a".repeat(max(field) + 1) }).to_string();

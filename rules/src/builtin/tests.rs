@@ -219,6 +219,19 @@ fn opening_hours_parameters() {
         evaluate("opening_hours", &defer, &sunday).answer,
         Answer::NoOpinion
     );
+    let away = json!({ "spec": "mon-fri 09:00-17:00", "when_closed": "away" });
+    assert_eq!(
+        answered(evaluate("opening_hours", &away, &sunday)),
+        (Answer::Away, Some(21 * 3600))
+    );
+    let monday = Context {
+        now: at_utc("2026-06-22 12:00"),
+        ..Context::default()
+    };
+    assert_eq!(
+        evaluate("opening_hours", &away, &monday).answer,
+        Answer::Show
+    );
     let default_spec = evaluate("opening_hours", &json!({}), &sunday);
     assert_eq!(answered(default_spec), (Answer::Hide, Some(21 * 3600)));
     let always = evaluate("opening_hours", &json!({ "spec": "00:00-24:00" }), &sunday);
@@ -344,7 +357,7 @@ fn parameters_are_checked_before_saving() {
         (
             "opening_hours",
             json!({ "when_closed": "show" }),
-            Some("one of \"hide\", \"no_opinion\""),
+            Some("one of \"hide\", \"away\", \"no_opinion\""),
         ),
     ];
     for (key, params, expected) in cases {

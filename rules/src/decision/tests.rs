@@ -212,7 +212,99 @@ fn combination_truth_table() {
             results.len(),
             "{label}: every rule is reported"
         );
+        assert!(!decision.away, "{label}: no rule said away");
     }
+}
+
+/// A row of the away table: label, overrides, rule outcomes, then visible, away and what decided.
+type AwayRow = (
+    &'static str,
+    Vec<Override>,
+    Vec<(String, RuleOutcome)>,
+    bool,
+    bool,
+    DecidedBy,
+);
+
+/// Away against the other answers and the overrides, also written out in `rules/README.md`:
+/// hide beats away, away beats show, an override in force decides (a shown widget offers chat).
+#[test]
+fn away_truth_table() {
+    use Action::{Hide as H, Show as S};
+    use Answer::{Away, Hide, NoOpinion, Show};
+    let rows: Vec<AwayRow> = vec![
+        (
+            "one rule away",
+            vec![],
+            vec![rule("a", Away)],
+            true,
+            true,
+            by_rule("a"),
+        ),
+        (
+            "away beats show, whatever the order",
+            vec![],
+            vec![rule("a", Show), rule("b", Away)],
+            true,
+            true,
+            by_rule("b"),
+        ),
+        (
+            "hide beats away",
+            vec![],
+            vec![rule("a", Away), rule("b", Hide)],
+            false,
+            false,
+            by_rule("b"),
+        ),
+        (
+            "the first away rule is named",
+            vec![],
+            vec![rule("a", NoOpinion), rule("b", Away), rule("c", Away)],
+            true,
+            true,
+            by_rule("b"),
+        ),
+        (
+            "a show override offers chat",
+            vec![site(S)],
+            vec![rule("a", Away)],
+            true,
+            false,
+            by_override(OverrideLevel::Site),
+        ),
+        (
+            "a hide override hides",
+            vec![visitor(H)],
+            vec![rule("a", Away)],
+            false,
+            false,
+            by_override(OverrideLevel::Visitor),
+        ),
+        (
+            "an expired override leaves it to the rules",
+            vec![expiring(site(S), -60)],
+            vec![rule("a", Away)],
+            true,
+            true,
+            by_rule("a"),
+        ),
+    ];
+    for (label, overrides, results, visible, away, decided_by) in rows {
+        let decision = decide(&overrides, now(), &results);
+        assert_eq!(
+            (decision.visible, decision.away, decision.decided_by),
+            (visible, away, decided_by),
+            "{label}"
+        );
+    }
+    let mut disabled = RuleReport::enabled("off", RuleOutcome::answer(Away));
+    disabled.enabled = false;
+    let decision = combine(None, now(), vec![disabled]);
+    assert!(
+        decision.visible && !decision.away,
+        "a disabled rule says nothing"
+    );
 }
 
 #[test]
@@ -311,6 +403,7 @@ fn a_decision_serializes_as_documented() {
         value,
         json!({
             "visible": false,
+            "away": false,
             "decided_by": { "kind": "override", "scope": "visitor" },
             "recheck_after_secs": 60,
             "override": { "scope": "visitor", "action": "hide", "until": "2026-06-16T08:01:00Z" },

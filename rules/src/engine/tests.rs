@@ -86,6 +86,9 @@ fn answer_convention() {
         ("show()", Answer::Show, None),
         ("hide()", Answer::Hide, None),
         ("no_opinion()", Answer::NoOpinion, None),
+        ("away()", Answer::Away, None),
+        ("away().recheck(60)", Answer::Away, Some(60)),
+        ("\"away\"", Answer::Away, None),
         ("()", Answer::NoOpinion, None),
         ("", Answer::NoOpinion, None),
         ("let x = 1;", Answer::NoOpinion, None),
@@ -117,7 +120,7 @@ fn other_values_are_refused_with_the_convention() {
     for script in ["42", "true", "\"maybe\"", "[1, 2]"] {
         let outcome = run(script);
         assert!(
-            error_of(&outcome).contains("end it with show(), hide() or no_opinion()"),
+            error_of(&outcome).contains("end it with show(), hide(), away() or no_opinion()"),
             "{script}"
         );
     }
