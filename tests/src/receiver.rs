@@ -21,7 +21,7 @@ use serde_json::Value;
 use sha2::Sha256;
 use tokio::task::JoinHandle;
 
-use crate::wait_until;
+use crate::{Api, wait_until};
 
 /// How far `webhook-timestamp` may be from the receiver's clock (the specification's default).
 const TOLERANCE_SECONDS: i64 = 300;
@@ -87,6 +87,20 @@ impl Receiver {
             shared,
             handle,
         }
+    }
+
+    /// Creates a webhook endpoint for this receiver (`POST /api/v1/webhooks`) and keeps its secret to
+    /// check signatures; answers the endpoint as created.
+    pub async fn subscribe(&self, api: &Api, events: &[&str]) -> Value {
+        let created = api
+            .post(
+                "/api/v1/webhooks",
+                serde_json::json!({"url": self.url, "events": events}),
+            )
+            .await
+            .expect("the endpoint is created");
+        self.set_secret(created["secret"].as_str().unwrap_or_default());
+        created
     }
 
     /// The endpoint's secret, as shown once when it was created.

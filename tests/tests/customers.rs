@@ -42,14 +42,7 @@ async fn a_customer_is_upserted_by_the_integrators_id_and_labels_change_every_wa
     .await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let endpoint = api
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": receiver.url, "events": ["customer.updated"]}),
-        )
-        .await
-        .unwrap();
-    receiver.set_secret(endpoint["secret"].as_str().unwrap());
+    receiver.subscribe(&api, &["customer.updated"]).await;
 
     let body = json!({"id": "cust-42", "email": "ada@example.com", "firstname": "Ada",
         "lastname": "Lovelace", "labels": ["vip", "beta", "vip"]});

@@ -125,14 +125,7 @@ async fn the_webhooks_plugin_shapes_what_endpoints_receive() {
     assert_eq!(status, StatusCode::NOT_FOUND, "not an integration plugin");
 
     let receiver = Receiver::start().await;
-    let endpoint = api
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": receiver.url, "events": ["message.created"]}),
-        )
-        .await
-        .unwrap();
-    receiver.set_secret(endpoint["secret"].as_str().unwrap());
+    receiver.subscribe(&api, &["message.created"]).await;
     let site = server.site_key().await;
     let (mut visitor, _) = server.visitor(&site, None, None).await;
 

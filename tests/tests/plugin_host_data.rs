@@ -109,14 +109,7 @@ async fn a_plugin_reads_a_conversation_and_queues_a_signed_delivery_of_it() {
 
     // Queue it to an endpoint that subscribed to nothing of the kind: the plugin names the endpoint.
     let receiver = Receiver::start().await;
-    let endpoint = api
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": receiver.url, "events": ["conversation.closed"]}),
-        )
-        .await
-        .unwrap();
-    receiver.set_secret(endpoint["secret"].as_str().unwrap());
+    let endpoint = receiver.subscribe(&api, &["conversation.closed"]).await;
     let webhook = endpoint["id"].as_str().unwrap();
     let queued = api
         .post(
@@ -198,13 +191,7 @@ async fn without_the_grants_the_plugin_reads_and_queues_nothing() {
     let api = server.admin().await;
     let id = conversation(&server, &api).await;
     let receiver = Receiver::start().await;
-    let endpoint = api
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": receiver.url, "events": ["conversation.closed"]}),
-        )
-        .await
-        .unwrap();
+    let endpoint = receiver.subscribe(&api, &["conversation.closed"]).await;
     let webhook = endpoint["id"].as_str().unwrap();
     let (status, body) = api
         .send(

@@ -8,9 +8,9 @@ use std::time::Duration;
 use natter_core::config::Config;
 use natter_core::domain::scope::Scope;
 use natter_tests::receiver::{Received, Receiver};
-use natter_tests::{Api, DataDir, TestServer, open_link, wait_until};
+use natter_tests::{DataDir, TestServer, open_link, wait_until};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Retries within a test run: back-off in tens of milliseconds, the worker polling often.
 const DELIVERY_WAIT: Duration = Duration::from_secs(20);
@@ -25,19 +25,6 @@ async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         tweak(c);
     })
     .await
-}
-
-/// Creates an endpoint for `receiver` and hands it the secret; returns the endpoint.
-async fn subscribe(api: &Api, receiver: &Receiver, events: &[&str]) -> Value {
-    let created = api
-        .post(
-            "/api/v1/webhooks",
-            json!({"url": receiver.url, "events": events}),
-        )
-        .await
-        .unwrap();
-    receiver.set_secret(created["secret"].as_str().unwrap());
-    created
 }
 
 /// A visitor who opens a conversation with `body`; returns the socket and the conversation id.
@@ -73,16 +60,16 @@ async fn seed_flow_delivers_signed_events_an_integrator_routes_and_joins_on() {
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    subscribe(
-        &api,
-        &receiver,
-        &[
-            "conversation.started",
-            "message.created",
-            "conversation.assigned",
-        ],
-    )
-    .await;
+    receiver
+        .subscribe(
+            &api,
+            &[
+                "conversation.started",
+                "message.created",
+                "conversation.assigned",
+            ],
+        )
+        .await;
 
     // A visitor starts a chat: conversation.started arrives, with the customerId to join on.
     let (mut visitor, conversation) = visitor_writes(&server, &site, "Hello, anyone there?").await;
@@ -180,7 +167,7 @@ async fn a_failing_receiver_gets_everything_in_order_once_it_answers_again() {
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let endpoint = subscribe(&api, &receiver, &["message.created"]).await;
+    let endpoint = receiver.subscribe(&api, &["message.created"]).await;
     receiver.answer_always(Some(500));
 
     let (mut a, first) = visitor_writes(&server, &site, "a1").await;
@@ -281,7 +268,7 @@ async fn a_receiver_that_answers_too_late_is_retried() {
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let endpoint = subscribe(&api, &receiver, &["conversation.started"]).await;
+    let endpoint = receiver.subscribe(&api, &["conversation.started"]).await;
     let id = endpoint["id"].as_str().unwrap();
     receiver.answer_late(200, Duration::from_secs(3));
     visitor_writes(&server, &site, "slow").await;
@@ -318,7 +305,7 @@ async fn a_delivery_can_be_redelivered_by_hand_with_the_same_id() {
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let endpoint = subscribe(&api, &receiver, &["conversation.started"]).await;
+    let endpoint = receiver.subscribe(&api, &["conversation.started"]).await;
     let id = endpoint["id"].as_str().unwrap();
     visitor_writes(&server, &site, "once").await;
     let got = receiver
@@ -384,7 +371,7 @@ async fn an_endpoint_that_keeps_failing_is_disabled_with_a_reason_until_enabled_
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let endpoint = subscribe(&api, &receiver, &["message.created"]).await;
+    let endpoint = receiver.subscribe(&api, &["message.created"]).await;
     let id = endpoint["id"].as_str().unwrap().to_string();
     receiver.answer_always(Some(503));
 
@@ -543,7 +530,7 @@ async fn the_secret_is_shown_once_rotated_on_request_and_needs_the_webhook_scope
     let site = server.site_key().await;
     let api = server.admin().await;
     let receiver = Receiver::start().await;
-    let created = subscribe(&api, &receiver, &["message.created"]).await;
+    let created = receiver.subscribe(&api, &["message.created"]).await;
     let id = created["id"].as_str().unwrap();
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"), "{secret}");

@@ -108,20 +108,7 @@ impl Store {
             .await?
             .is_some();
         if !exists {
-            mail_contact::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                site_id: Set(contact.site_id.0),
-                visitor_id: Set(contact.visitor_id.0),
-                client_id: Set(contact.client_id.clone()),
-                name: Set(contact.name.clone()),
-                email: Set(contact.email.clone()),
-                page_url: Set(contact.page_url.clone()),
-                language: Set(contact.language.clone()),
-                conversation_id: Set(None),
-                created_at: Set(now),
-            }
-            .insert(&w.tx)
-            .await?;
+            contact_row(contact, None, now).insert(&w.tx).await?;
         }
         w.commit().await
     }
@@ -211,20 +198,9 @@ impl Store {
         if let Some(row) = existing {
             return Ok(self::contact(row));
         }
-        mail_contact::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            site_id: Set(contact.site_id.0),
-            visitor_id: Set(contact.visitor_id.0),
-            client_id: Set(contact.client_id.clone()),
-            name: Set(contact.name.clone()),
-            email: Set(contact.email.clone()),
-            page_url: Set(contact.page_url.clone()),
-            language: Set(contact.language.clone()),
-            conversation_id: Set(Some(conversation.0)),
-            created_at: Set(now),
-        }
-        .insert(&w.tx)
-        .await?;
+        contact_row(contact, Some(conversation), now)
+            .insert(&w.tx)
+            .await?;
         w.commit().await?;
         Ok(contact.clone())
     }
@@ -544,4 +520,24 @@ fn delivery(row: mail_delivery::Model) -> StoreResult<MailDelivery> {
         sent_at: row.delivered_at,
         created_at: row.created_at,
     })
+}
+
+/// A new contact row; `conversation` is set once the message it came with opened one.
+fn contact_row(
+    contact: &Contact,
+    conversation: Option<ConversationId>,
+    now: DateTime<Utc>,
+) -> mail_contact::ActiveModel {
+    mail_contact::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        site_id: Set(contact.site_id.0),
+        visitor_id: Set(contact.visitor_id.0),
+        client_id: Set(contact.client_id.clone()),
+        name: Set(contact.name.clone()),
+        email: Set(contact.email.clone()),
+        page_url: Set(contact.page_url.clone()),
+        language: Set(contact.language.clone()),
+        conversation_id: Set(conversation.map(|c| c.0)),
+        created_at: Set(now),
+    }
 }
