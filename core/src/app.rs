@@ -240,6 +240,12 @@ pub async fn serve(
         loaded.config.delivery.clone(),
         state.shutdown.clone(),
     );
+    let retention = delivery::retention::spawn(
+        store.clone(),
+        state.clock.clone(),
+        &loaded.config.delivery,
+        state.shutdown.clone(),
+    );
     let mail_worker = if loaded.config.mail.enabled() {
         Some(crate::mail::spawn(
             store.clone(),
@@ -284,6 +290,10 @@ pub async fn serve(
     // An event being handled when the worker stops is handed over again after restart.
     if tokio::time::timeout(grace, plugin_events).await.is_err() {
         tracing::warn!("plugin event handling still in flight; it is repeated after restart");
+    }
+    if let Some(retention) = retention {
+        // A pass in progress is one transaction: cut short, it rolls back.
+        retention.abort();
     }
     plugins.stop();
     store.close().await?;

@@ -197,6 +197,11 @@ pub struct DeliveryConfig {
     /// The integration plugin that shapes webhook bodies (`shape-webhook`); empty sends the envelope
     /// as is.
     pub shaper: String,
+    /// Finished deliveries and mails (and their attempt logs) older than this many days are removed,
+    /// with the events nothing needs any more; 0 keeps everything.
+    pub retention_days: u32,
+    /// How often the retention pass runs, in seconds.
+    pub prune_interval_seconds: u64,
 }
 
 impl Default for DeliveryConfig {
@@ -211,6 +216,8 @@ impl Default for DeliveryConfig {
             concurrency: 8,
             allow_private_targets: false,
             shaper: "webhooks".into(),
+            retention_days: 30,
+            prune_interval_seconds: 3600,
         }
     }
 }

@@ -18,6 +18,7 @@ mod outbox;
 mod overrides;
 mod plugin_events;
 mod plugins;
+mod retention;
 mod rules;
 mod sites;
 pub mod tokens;
@@ -40,6 +41,7 @@ pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
 pub use mail::{ClaimedMail, MailAttempt, MailNext};
 pub use outbox::PluginDeliveryError;
 pub use plugin_events::{PluginCursor, StoredEvent};
+pub use retention::Pruned;
 pub use rules::RuleDraft;
 pub use webhooks::{NewWebhook, WebhookChange};
 
