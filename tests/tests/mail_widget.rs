@@ -20,36 +20,14 @@ async fn a_visitor_leaves_an_offline_message_that_reaches_the_inbox() {
     };
     let artifacts = Artifacts::for_test("offline_form").unwrap();
     let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let server = TestServer::start_with(&DataDir::new(), |c| {
-        c.mail.smtp_url = url;
-        c.mail.from = "Natter <chat@natter.test>".into();
-        c.mail.offline_inbox = "inbox@natter.test".into();
-    })
-    .await;
+    let server = mail_server(&sink).await;
     let site = server.site_key().await;
-    let host = HostPage::serve(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
-<body style="font-family: sans-serif; margin: 3rem"><h1>The shop</h1><p>Closed for the night.</p>
-<script src="{}/widget.js?site={site}" async></script></body></html>"#,
-        server.base
-    ))
-    .await
-    .unwrap();
+    let host = HostPage::serve(host_html(&server, &site)).await.unwrap();
 
     let driver = Chromedriver::start(&tools).await.unwrap();
     let visitor = driver.browser("visitor", &artifacts).await.unwrap();
     visitor.goto(&host.url).await.unwrap();
-    visitor
-        .element_from(
-            "the launcher",
-            IN_WIDGET,
-            vec![json!("[data-testid=natter-launcher]")],
-        )
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_in_widget(&visitor, "the launcher", "[data-testid=natter-launcher]").await;
     // Nobody is connected: the window offers the form.
     visitor
         .wait_js(
@@ -59,47 +37,22 @@ async fn a_visitor_leaves_an_offline_message_that_reaches_the_inbox() {
         )
         .await;
     visitor.screenshot("offered").await.unwrap();
-    visitor
-        .element_from(
-            "the offer",
-            IN_WIDGET,
-            vec![json!("[data-testid=natter-offline-open]")],
-        )
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_in_widget(&visitor, "the offer", "[data-testid=natter-offline-open]").await;
     for (field, value) in [
         ("name", "Grace Hopper"),
         ("email", "grace@example.org"),
         ("message", "Please call me back about <b>bulk</b> orders."),
     ] {
         let css = format!("[data-testid=natter-offline-{field}]");
-        visitor
-            .wait_js(
-                &format!("the {field} field shows"),
-                VISIBLE_IN_WIDGET,
-                vec![json!(css)],
-            )
-            .await;
-        visitor
-            .element_from(&format!("the {field} field"), IN_WIDGET, vec![json!(css)])
-            .await
-            .send_keys(value)
-            .await
-            .unwrap();
+        type_in_widget(&visitor, &format!("the {field} field"), &css, value).await;
     }
     visitor.screenshot("filled").await.unwrap();
-    visitor
-        .element_from(
-            "the send button",
-            IN_WIDGET,
-            vec![json!("[data-testid=natter-offline-send]")],
-        )
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_in_widget(
+        &visitor,
+        "the send button",
+        "[data-testid=natter-offline-send]",
+    )
+    .await;
     visitor
         .wait_js(
             "the widget confirms",

@@ -80,8 +80,7 @@ struct VisitorSession {
     delivery: Delivery,
     rate: RateLimit,
     facts: VisitorFacts,
-    /// The last visibility sent, so a frame goes out only when the answer changes.
-    /// The last `visibility` frame sent: visible, away.
+    /// The last `visibility` frame sent (visible, away), so a frame goes out only when it changes.
     visible: Option<(bool, bool)>,
     /// When a rule asked to be asked again (or an override ends).
     recheck: Option<Instant>,

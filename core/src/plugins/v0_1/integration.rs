@@ -127,9 +127,7 @@ impl IntegrationAdapter {
             Err(wit::RouteError::Failed(why)) => Err(why),
         })
     }
-}
 
-impl IntegrationAdapter {
     pub fn on_event(
         &self,
         store: &mut Store<CallState>,
