@@ -119,13 +119,14 @@ impl Store {
             .filter(webhook_endpoint::Column::Id.is_in(heads.iter().map(|d| d.endpoint_id)))
             .all(&w.tx)
             .await?;
-        let mut payloads = payloads(&w.tx, heads.iter().map(|d| d.event_id)).await?;
+        let payloads = payloads(&w.tx, heads.iter().map(|d| d.event_id)).await?;
         w.commit().await?;
         Ok(heads
             .into_iter()
             .filter_map(|d| {
                 let endpoint = endpoints.iter().find(|e| e.id == d.endpoint_id)?;
-                let stored = payloads.remove(&d.event_id)?;
+                // Shared: endpoints subscribed to the same event are claimed in the same batch.
+                let stored = payloads.get(&d.event_id)?.clone();
                 Some(ClaimedDelivery {
                     delivery_id: DeliveryId(d.id),
                     endpoint_id: WebhookId(d.endpoint_id),
