@@ -102,6 +102,10 @@ for dir in "$plugins"/fixtures/*/; do
 done
 "$componentize" "${pairs[@]}"
 
+# The bytes depend on the exact compiler and linker: record which ones made them, so that a check on another
+# machine knows whether comparing bytes means anything (scripts/check-plugins.sh).
+"$repo/scripts/plugin-toolchain.sh" "$toolchain" >"$dist/TOOLCHAIN"
+
 for ((i = 1; i < ${#pairs[@]}; i += 2)); do
   say "wrote ${pairs[i]#"$repo/"} ($(wc -c <"${pairs[i]}") bytes)"
 done

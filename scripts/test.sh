@@ -8,9 +8,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/natter/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 postgres_url="${NATTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
-echo "== plugin components: rebuilt from source, compared with plugins/dist"
+echo "== plugin components: rebuilt from source, compared with plugins/dist (same toolchain)"
 NATTER_PLUGINS_TARGET_DIR="${NATTER_PLUGINS_TARGET_DIR:-$HOME/.cache/natter/plugins-target}" \
   ./scripts/check-plugins.sh
+echo "== plugin components: the check's toolchain-mismatch path"
+NATTER_PLUGINS_TARGET_DIR="${NATTER_PLUGINS_TARGET_DIR:-$HOME/.cache/natter/plugins-target}" \
+  ./scripts/tests/check-plugins-mismatch.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
