@@ -16,6 +16,7 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::integrations::Integrations;
+use crate::domain::plugin_api::Plugins;
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -155,15 +156,17 @@ impl AppState {
         )
         .await?;
         plugins.watch();
+        // The domain calls plugins through their contract, never the host itself.
+        let plugin_calls: Arc<dyn Plugins> = Arc::new(plugins.clone());
         let widgets = Widgets::new(
             store.clone(),
-            plugins.clone(),
+            plugin_calls.clone(),
             &config.plugins.widget,
             &base_url,
         );
         let integrations = Integrations::new(
             store.clone(),
-            plugins.clone(),
+            plugin_calls.clone(),
             Some(&config.delivery.shaper),
         );
         let hooks = WidgetHooks::new(widgets.clone(), chat.clone());
@@ -179,7 +182,7 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let cobrowse = Cobrowse::new(
             chat.clone(),
-            plugins.clone(),
+            plugin_calls,
             overrides.clock.clone(),
             &config.cobrowse,
             overrides.cobrowse_tap,

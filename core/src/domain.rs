@@ -13,6 +13,7 @@ pub mod ids;
 pub mod integrations;
 pub mod mail;
 pub mod model;
+pub mod plugin_api;
 pub mod plugin_deliveries;
 pub mod presence;
 pub mod scope;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use wasmtime::Trap;
 
+use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::plugins::capabilities::{Capability, PluginData};
-use crate::plugins::error::{FailureKind, PluginError};
 use crate::plugins::limits::{CallLimiter, MemoryExceeded};
 
 /// Longest log line a plugin may write; the rest is cut so a plugin cannot flood the log.

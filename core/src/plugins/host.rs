@@ -18,12 +18,12 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
+use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::domain::webhook_events::EventType;
 use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
 use crate::plugins::engine::{self, EpochTicker};
-use crate::plugins::error::{FailureKind, PluginError};
 use crate::plugins::integration::{PluginRoute, Registration};
 use crate::plugins::limits::{CallLimiter, Limits};
 use crate::plugins::platform::Platform;
@@ -151,11 +151,11 @@ fn wrong_adapter<R>() -> wasmtime::Result<Result<R, String>> {
 pub struct Loaded {
     manifest: Manifest,
     source: PluginSource,
-    digest: String,
+    digest: Arc<str>,
     /// Different for every load, so caches of a replaced plugin's output go stale.
     generation: u64,
     granted: BTreeSet<Capability>,
-    schema: String,
+    schema: Arc<str>,
     adapter: Adapter,
     health: Health,
     /// An integration plugin's checked routes; empty for other kinds.
@@ -186,9 +186,17 @@ impl Loaded {
         &self.digest
     }
 
+    pub(crate) fn digest_shared(&self) -> Arc<str> {
+        self.digest.clone()
+    }
+
     /// The plugin's configuration schema (JSON), read once at load.
     pub fn config_schema(&self) -> &str {
         &self.schema
+    }
+
+    pub(crate) fn config_schema_shared(&self) -> Arc<str> {
+        self.schema.clone()
     }
 
     /// The REST routes an integration plugin serves.
@@ -420,7 +428,7 @@ impl PluginHost {
         }
         for (name, plugin) in &active {
             if let Some(record) = disabled.get(name)
-                && record.digest == plugin.digest
+                && *record.digest == *plugin.digest
                 && let Ok(mut slot) = plugin.health.disabled.lock()
                 && slot.is_none()
             {
@@ -457,7 +465,7 @@ impl PluginHost {
             .map(|plugin| PluginInfo {
                 manifest: plugin.manifest.clone(),
                 source: plugin.source.clone(),
-                digest: plugin.digest.clone(),
+                digest: plugin.digest.to_string(),
                 replaces_builtin: plugin.source != PluginSource::Builtin
                     && registry.builtins.contains_key(&plugin.manifest.name),
                 capabilities_granted: plugin.granted.iter().map(|c| c.to_string()).collect(),
@@ -751,7 +759,7 @@ impl PluginHost {
             return;
         }
         let record = DisabledRecord {
-            digest: plugin.digest.clone(),
+            digest: plugin.digest.to_string(),
             reason: format!("{consecutive} consecutive failures; last: {error}"),
             at: chrono::Utc::now(),
         };
@@ -973,12 +981,12 @@ pub(crate) fn load_component(
         }
     }
     Ok(Loaded {
-        digest: hex::encode(Sha256::digest(bytes)),
+        digest: hex::encode(Sha256::digest(bytes)).into(),
         generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         manifest,
         source,
         granted,
-        schema,
+        schema: schema.into(),
         adapter,
         health: Health::default(),
         routes,
