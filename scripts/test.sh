@@ -41,6 +41,8 @@ CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
 echo "== end-to-end tests on PostgreSQL"
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
+  # The migration crash test drives the real binary, so it lives with the core package.
+  NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --locked --test migrate_kill
   # Each test made a database of its own; remove them.
   psql "$postgres_url" -Atc "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname)
     FROM pg_database WHERE datname LIKE 'natter_t_%'" | psql "$postgres_url" -q

@@ -60,6 +60,8 @@ pub struct AppState {
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Migrate(#[from] crate::store::MigrateError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]

@@ -19,11 +19,16 @@ impl NatterProcess {
     /// sections in `extra`), starts the server and waits until it is ready. Its log goes to
     /// `dir/natter-PORT.log`.
     pub async fn start(binary: &Path, dir: &Path, extra: &str) -> Self {
+        Self::start_on(binary, dir, &sqlite_url(dir), extra).await
+    }
+
+    /// As [`NatterProcess::start`], over the database at `database_url` (SQLite or PostgreSQL).
+    pub async fn start_on(binary: &Path, dir: &Path, database_url: &str, extra: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let config = write_config(dir, port, extra);
+        let config = write_config(dir, port, database_url, extra);
         let log = File::create(dir.join(format!("natter-{port}.log"))).expect("log file");
         let child = Command::new(binary)
             .arg("--config")
@@ -78,7 +83,7 @@ impl Drop for NatterProcess {
 
 /// `natter token create --scope admin` over the data directory, as an operator would run it.
 pub fn admin_token(binary: &Path, dir: &Path) -> String {
-    let config = write_config(dir, 0, "");
+    let config = write_config(dir, 0, &sqlite_url(dir), "");
     let output = Command::new(binary)
         .arg("--config")
         .arg(config)
@@ -89,12 +94,16 @@ pub fn admin_token(binary: &Path, dir: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+/// The SQLite file of a data directory, as `natter` opens it.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("natter.db").display())
+}
+
+fn write_config(dir: &Path, port: u16, database_url: &str, extra: &str) -> PathBuf {
     let path = dir.join("config.toml");
     let text = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace_seconds = 1\n\n\
-         [database]\nurl = \"sqlite://{}?mode=rwc\"\n\n{extra}\n",
-        dir.join("natter.db").display()
+         [database]\nurl = \"{database_url}\"\n\n{extra}\n"
     );
     std::fs::write(&path, text).expect("config written");
     path

@@ -730,6 +730,9 @@ impl PluginHost {
             data: self.inner.data.clone(),
             runtime: tokio::runtime::Handle::current(),
             max_payload_bytes: self.inner.limits.max_payload_bytes,
+            kv_quota: self.inner.limits.kv,
+            // Set again when the call's store is made; this one is never waited on.
+            deadline: tokio::time::Instant::now(),
             denied: None,
             last_error_log: None,
             platform: self.inner.platform.clone(),
@@ -800,6 +803,8 @@ impl PluginHost {
             data: self.inner.data.clone(),
             runtime: tokio::runtime::Handle::current(),
             max_payload_bytes: limits.max_payload_bytes,
+            kv_quota: limits.kv,
+            deadline: tokio::time::Instant::now(),
             denied: None,
             last_error_log: None,
             platform: None,
@@ -869,8 +874,10 @@ fn field_errors_size(answer: &Result<(), Vec<FieldError>>) -> usize {
     })
 }
 
-/// A fresh store for one call: its own limiter, and a deadline counted from now.
-fn new_store(engine: &Engine, limits: &Limits, state: CallState) -> Store<CallState> {
+/// A fresh store for one call: its own limiter, and a deadline counted from now, for the wasm code
+/// (epoch ticks) and for host functions that wait (an instant).
+fn new_store(engine: &Engine, limits: &Limits, mut state: CallState) -> Store<CallState> {
+    state.deadline = tokio::time::Instant::now() + limits.call_deadline;
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(engine::deadline_ticks(limits.call_deadline));
