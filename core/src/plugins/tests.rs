@@ -104,7 +104,12 @@ async fn an_endless_loop_fails_its_call_at_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn allocating_without_end_fails_at_the_memory_cap() {
-    let host = host_with(&[("alloc", ALLOC)], limits()).await;
+    // A deadline far beyond what the allocations take, so a loaded machine still meets the cap first.
+    let limits = Limits {
+        call_deadline: Duration::from_secs(30),
+        ..limits()
+    };
+    let host = host_with(&[("alloc", ALLOC)], limits).await;
     let (kind, message) = failure(host.render("fixture-alloc", "{}", &ctx()).await);
     assert_eq!(kind, FailureKind::Memory, "{message}");
 }
