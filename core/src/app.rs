@@ -16,6 +16,7 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::integrations::Integrations;
+use crate::domain::live_visitors::LiveVisitors;
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub cobrowse: Cobrowse,
     /// Integration plugins' configuration, routes, events and the webhook shaper.
     pub integrations: Integrations,
+    /// Connected visitors' page, browser and language, for the console's details pane.
+    pub visitors: LiveVisitors,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +189,7 @@ impl AppState {
         );
         cobrowse.watch(shutdown.clone());
         Ok(Self {
+            visitors: LiveVisitors::new(overrides.bus.clone()),
             mail,
             cobrowse,
             integrations,
