@@ -475,6 +475,15 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
             vec![],
         )
         .await;
+    // Without mail there is no transcript to offer either, conversation or not.
+    let transcript = visitor
+        .js(
+            "return document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-transcript]').getClientRects().length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(transcript, 0, "no transcript control without mail");
     visitor.screenshot("visitor-wrote").await.unwrap();
 
     // An agent chat URL for that visitor's customer, opened in a second browser.

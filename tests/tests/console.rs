@@ -433,7 +433,7 @@ async fn the_console_reads_where_a_visitor_is_now() {
             "page": {"url": "https://shop.test/cart", "title": "Cart", "referrer": ""}}))
         .await;
     let welcome = socket.expect("welcome").await;
-    assert_eq!(welcome["offline_form"], false, "no mail on this server");
+    assert_eq!(welcome["mail"], false, "no mail on this server");
     let visitor = welcome["visitor_id"].as_str().unwrap().to_string();
     let read = || {
         let url = server.url(&format!("/agent/api/visitors/{visitor}"));

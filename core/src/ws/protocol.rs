@@ -149,9 +149,9 @@ pub enum ServerFrame {
         visitor_id: Uuid,
         conversation: Option<ConversationDto>,
         presence: PresenceDto,
-        /// The server takes the offline form (`POST /api/v1/widget/offline-messages`): mail is on.
-        /// While nobody can chat, the widget offers that form instead of chat.
-        offline_form: bool,
+        /// The server sends mail: the offline form (`POST /api/v1/widget/offline-messages`) and
+        /// transcripts (`POST /api/v1/widget/transcripts`) work. Without it the widget offers neither.
+        mail: bool,
     },
     #[serde(rename = "welcome")]
     AgentWelcome {

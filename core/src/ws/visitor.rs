@@ -330,7 +330,7 @@ impl VisitorSession {
                 online: counts.online,
                 available: counts.available,
             },
-            offline_form: self.state.mail.enabled(),
+            mail: self.state.mail.enabled(),
         };
         if !conn.send(&welcome).await {
             return false;

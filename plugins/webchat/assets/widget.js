@@ -41,8 +41,8 @@
     visitorId: load('visitor', null) || uuid(),
     conversationId: null, lastSeq: 0, readSent: 0, seenEl: null,
     outbox: load('outbox', []), open: false, visible: true, away: false, unread: 0,
-    // The server takes the offline form (mail is on): `welcome.offline_form`.
-    offlineForm: false,
+    // The server sends mail (`welcome.mail`): the offline form and transcripts work.
+    mail: false,
     presence: { online: 0, available: 0 },
     typingSentAt: 0, typingIdle: 0, peerTyping: 0, pinger: 0, lastFrameAt: 0
   };
@@ -313,7 +313,7 @@
       if (w.visitor_id) { s.visitorId = w.visitor_id; save('visitor', w.visitor_id); }
       if (w.conversation && w.conversation.status === 'open') track(w.conversation.id);
       if (w.presence) s.presence = w.presence;
-      s.offlineForm = w.offline_form === true;
+      s.mail = w.mail === true;
       renderStatus();
       keepAlive();
       flush();
@@ -474,13 +474,14 @@
           renderStatus();
         }, function () { busy = false; note.textContent = t.failed; });
     });
-    function shown() { return !sent && s.ready && s.offlineForm && nobodyToChat() && !s.conversationId; }
+    function shown() { return !sent && s.ready && s.mail && nobodyToChat() && !s.conversationId; }
     function update() { box.hidden = !shown(); }
     return { update: update, shown: shown, focus: function () { name.focus(); } };
   }
   var offline = offlineForm();
 
-  // ---- transcript: while the visitor has a conversation, they can have it mailed to them ----
+  // ---- transcript: while the visitor has a conversation (and the server mails), they can have it
+  // mailed to them ----
   // It goes to the address given in the conversation (the offline form's). Without one the server
   // answers 409 and the widget asks for an address, which then becomes the conversation's: the
   // server refuses any other afterwards (422), so this cannot mail arbitrary addresses.
@@ -520,7 +521,7 @@
     ask.addEventListener('click', function () { request(false); });
     address.addEventListener('submit', function (e) { e.preventDefault(); request(true); });
     function update() {
-      bar.hidden = !s.ready || !s.conversationId;
+      bar.hidden = !s.ready || !s.mail || !s.conversationId;
       address.hidden = !asking;
     }
     return { update: update };
