@@ -550,6 +550,11 @@ async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
         (state["status"].as_str(), state["session_id"].as_str()),
         (Some("active"), Some(session.as_str()))
     );
+    // The console's hint reads whether the visitor can grant control at all.
+    assert_eq!(
+        state["control_allowed"], request["allow_control"],
+        "{state}"
+    );
     late.send(json!({"type": "cobrowse_snapshot", "conversation_id": conversation_id}))
         .await;
     assert_eq!(

@@ -22,6 +22,9 @@
     ended: "Co-browsing ended."
   };
 
+  const HINT_ASK = "To control the page, the visitor must allow it: ask them to press “Let the agent control” on the bar at the top of their page.";
+  const HINT_OFF = "Remote control is turned off in the co-browse settings (allow_remote_control): you can point and highlight only.";
+
   function consoleApi() { return window.NatterConsole; }
   function current() { const c = consoleApi(); return c ? c.current() : null; }
   function send(frame) { const c = consoleApi(); return c ? c.send(frame) : false; }
@@ -76,8 +79,10 @@
     const canControl = !!(view && view.status === "active" && view.control);
     if (!canControl && mode === "control") { setMode("point"); }
     $("cobrowse-mode").disabled = !canControl;
-    // A disabled button says nothing by itself: tell the agent who can enable it.
-    $("cobrowse-hint").hidden = !(view && view.status === "active" && !view.control);
+    // A disabled button says nothing by itself: tell the agent who can enable it, or that nobody can.
+    const hint = $("cobrowse-hint");
+    hint.hidden = !(view && view.status === "active" && !view.control);
+    hint.textContent = view && view.control_allowed === false ? HINT_OFF : HINT_ASK;
     $("cobrowse-end").hidden = !(view && (view.status === "requested" || view.status === "active"));
     if (view && view.status === "active") { openViewer(id); } else { closeViewer(); }
   }
