@@ -217,6 +217,8 @@
   function onWelcome(f) {
     welcomed = true;
     retry = 0;
+    // `visitor` frames sent while the socket was down are lost: ask again for the one on screen.
+    state.visitorShown = null;
     setConnection("connected", "Connected");
     state.me = f.agent;
     renderMe();
