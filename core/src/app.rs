@@ -16,6 +16,7 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::integrations::Integrations;
+use crate::domain::live_visitors::LiveVisitors;
 use crate::domain::plugin_api::Plugins;
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub cobrowse: Cobrowse,
     /// Integration plugins' configuration, routes, events and the webhook shaper.
     pub integrations: Integrations,
+    /// Connected visitors' page, browser and language, for the console's details pane.
+    pub visitors: LiveVisitors,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +194,7 @@ impl AppState {
         );
         cobrowse.watch(shutdown.clone());
         Ok(Self {
+            visitors: LiveVisitors::new(overrides.bus.clone()),
             mail,
             cobrowse,
             integrations,

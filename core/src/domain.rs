@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod integrations;
+pub mod live_visitors;
 pub mod mail;
 pub mod model;
 pub mod plugin_api;

@@ -150,11 +150,13 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/api/me", get(console_api::me))
         .route("/agent/api/agents", get(console_api::agents))
         .route("/agent/api/customers/{id}", get(console_api::customer))
+        .route("/agent/api/visitors/{id}", get(console_api::visitor))
         .route(
             "/agent/api/conversations/{id}/cobrowse",
             get(cobrowse::console_trail),
         )
         .route("/agent/cobrowse.js", get(console::cobrowse_script))
+        .route("/agent/replay", get(console::replay_page))
         // What a visitor loads when a session starts, and the agent's replayer: sent compressed.
         .route(
             "/cobrowse/recorder.js",

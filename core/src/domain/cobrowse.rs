@@ -174,6 +174,8 @@ pub struct SessionView {
     pub status: SessionStatus,
     /// Whether the visitor lets the agent scroll, click and type.
     pub control: bool,
+    /// Whether the visitor is offered to grant control at all (`allow_remote_control`).
+    pub control_allowed: bool,
     /// Why it ended or was declined.
     pub reason: Option<String>,
 }
@@ -382,6 +384,7 @@ impl Cobrowse {
             session_id: CobrowseSessionId::new(),
             status: SessionStatus::Requested,
             control: false,
+            control_allowed: settings.allow_remote_control,
             reason: None,
         };
         let request = CobrowseEvent::Request {

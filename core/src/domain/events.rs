@@ -44,4 +44,9 @@ pub enum RealtimeEvent {
     VisibilityInputsChanged,
     /// Co-browsing: requests, session states, recorded events, guidance and control.
     Cobrowse(crate::domain::cobrowse::CobrowseEvent),
+    /// A visitor with an open conversation arrived, moved to another page (`Some`) or left (`None`).
+    VisitorContext {
+        visitor_id: VisitorId,
+        context: Option<crate::domain::live_visitors::VisitorContext>,
+    },
 }

@@ -150,7 +150,7 @@ pub async fn recorder(State(state): State<AppState>) -> Response {
     script(&state, CobrowseAsset::Recorder).await
 }
 
-/// `GET /cobrowse/viewer.js`: the agent-side viewer the console loads.
+/// `GET /cobrowse/viewer.js`: the agent-side viewer the console's replay frame (`/agent/replay`) loads.
 pub async fn viewer(State(state): State<AppState>) -> Response {
     script(&state, CobrowseAsset::Viewer).await
 }

@@ -301,6 +301,39 @@ impl From<Customer> for CustomerDto {
     }
 }
 
+/// Where a visitor is now, for the console's details pane (`/agent/api/visitors/{id}` and the
+/// agent socket's `visitor` frame). Everything but the ids is null while they are not connected.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitorContextDto {
+    pub visitor_id: Uuid,
+    pub online: bool,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    /// A short name such as "Chrome 131 on Windows".
+    pub browser: Option<String>,
+    /// A language tag such as `de-DE`.
+    pub language: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl VisitorContextDto {
+    pub fn new(
+        visitor: crate::domain::ids::VisitorId,
+        context: Option<&crate::domain::live_visitors::VisitorContext>,
+    ) -> Self {
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Self {
+            visitor_id: visitor.0,
+            online: context.is_some(),
+            page_url: context.and_then(|c| text(&c.page_url)),
+            page_title: context.and_then(|c| text(&c.page_title)),
+            browser: context.and_then(|c| text(&c.browser)),
+            language: context.and_then(|c| text(&c.language)),
+            since: context.map(|c| c.since),
+        }
+    }
+}
+
 /// A plugin's configuration (the widget's, or an integration's): what is in force, what was stored,
 /// and the schema.
 #[derive(Debug, Serialize, ToSchema)]
