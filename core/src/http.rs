@@ -111,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
+        // A plugin route more specific than a built-in template takes its path (`/agents/sync`).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            plugin_routes::claim,
+        ))
         // Integration plugins' routes: only what no built-in route took.
         .fallback(plugin_routes::not_found)
         .method_not_allowed_fallback(plugin_routes::method_not_allowed)

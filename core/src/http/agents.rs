@@ -132,6 +132,7 @@ pub async fn set_password(
     security(("bearer" = ["agent-links:create"])),
     responses((status = 201, body = ChatLinkDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the agent is disabled"),
         (status = 422, body = ErrorBody)))]
 pub async fn create_chat_link(
     State(state): State<AppState>,

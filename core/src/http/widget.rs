@@ -42,9 +42,13 @@ pub async fn get_config(
 pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller<need::WidgetWrite>,
-    Json(body): Json<serde_json::Value>,
+    // A document is a JSON object; anything else is 422 before the plugin sees it.
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<PluginConfigDto>, ApiError> {
-    let config = state.widgets.put_config(body).await?;
+    let config = state
+        .widgets
+        .put_config(serde_json::Value::Object(body))
+        .await?;
     tracing::info!(by = %caller.token.id, version = config.version, "widget configuration stored");
     Ok(axum::Json(config.into()))
 }
