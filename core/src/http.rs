@@ -1,5 +1,5 @@
-//! HTTP: the route table, REST handlers (one module per resource), wire types and the one
-//! mapping from errors to statuses. The only module that knows axum besides `ws`.
+//! HTTP: the route table, REST handlers (one module per resource) and the one mapping from errors to
+//! statuses; the JSON shapes they send are in `crate::wire`. The only module that knows axum besides `ws`.
 
 pub mod agents;
 pub mod auth;
@@ -7,7 +7,6 @@ pub mod cobrowse;
 pub mod console;
 pub mod console_api;
 pub mod conversations;
-pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;

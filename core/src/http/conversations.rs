@@ -11,12 +11,12 @@ use crate::app::AppState;
 use crate::domain::ids::{AgentId, ConversationId, CustomerId};
 use crate::domain::model::{ConversationFilter, ConversationStatus};
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Json, Path, Query, page_limit};
+use crate::wire::{
     AssignRequest, ConversationDto, ConversationPage, ConversationWithMessages, MessageDto,
     PostMessage, PostedMessage,
 };
-use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{Json, Path, Query, page_limit};
 
 const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 200;

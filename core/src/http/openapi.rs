@@ -13,9 +13,9 @@ use utoipa::{Modify, OpenApi};
 use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
-    agents, conversations, dto, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
-    widget,
+    agents, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks, widget,
 };
+use crate::wire;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,7 +38,7 @@ use crate::http::{
         mail::visitor_transcript,
         cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, dto::AuthorDto)),
+    components(schemas(error::ErrorBody, error::ErrorDetail, wire::AuthorDto)),
     modifiers(&BearerAuth, &ExtractorErrors),
 )]
 pub struct ApiDoc;

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::domain::integrations::IntegrationError;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
 use crate::plugins::{PluginError, PluginInfo, PluginKind, PluginStatus};
+use crate::wire::PluginConfigDto;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PluginDto {

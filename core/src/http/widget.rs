@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::widget::WidgetError;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Query};
+use crate::wire::PluginConfigDto;
 
 /// Browsers and proxies may reuse `widget.js` this long without asking; after that a conditional request
 /// (`If-None-Match`) costs a 304. Short, so a configuration change shows within a minute.

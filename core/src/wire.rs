@@ -1,4 +1,5 @@
-//! Wire types: the JSON shapes of the REST API (and of the summaries the sockets send).
+//! Wire types: the JSON shapes the REST API and the sockets share (conversations, messages, agents, …).
+//! Plain serde + OpenAPI schema types, no axum: `http` and `ws` both build them from domain values.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
