@@ -34,6 +34,8 @@ if [ ! -e "$smtp_venv/ready" ]; then
 fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
+echo "== the served OpenAPI against the server: schemathesis (PyPI, pinned, in a venv)"
+./scripts/schemathesis.sh
 echo "== plugin crates' unit tests, on the host"
 CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
   cargo test --manifest-path plugins/Cargo.toml --workspace --locked

@@ -410,8 +410,8 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         .send("GET", "/api/v1/conversations/not-a-uuid", None)
         .await
         .unwrap();
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
     let (status, _) = api
         .send(
             "GET",

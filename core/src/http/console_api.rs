@@ -6,10 +6,10 @@ use axum::extract::State;
 
 use crate::app::AppState;
 use crate::domain::ids::{CustomerId, VisitorId};
-use crate::http::dto::{AgentDto, CustomerDto, VisitorContextDto};
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::session::SessionAgent;
+use crate::wire::{AgentDto, CustomerDto, VisitorContextDto};
 
 /// `GET /agent/api/me`: the signed-in agent; `401` sends the console to the sign-in page.
 pub async fn me(

@@ -7,7 +7,7 @@ use crate::domain::cobrowse::{CobrowseEvent, ControlAction, SessionView};
 use crate::domain::events::{Author, RealtimeEvent};
 use crate::domain::ids::CobrowseSessionId;
 use crate::domain::model::{AgentStatus, PageInfo};
-use crate::http::dto::{AgentDto, ConversationDto, MessageDto, VisitorContextDto};
+use crate::wire::{AgentDto, ConversationDto, MessageDto, VisitorContextDto};
 
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

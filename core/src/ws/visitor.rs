@@ -23,8 +23,8 @@ use crate::domain::ids::{ConversationId, VisitorId};
 use crate::domain::live_visitors::VisitorContext;
 use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, PageInfo, Site, Visitor};
 use crate::domain::visibility::VisitorFacts;
-use crate::http::dto::ConversationDto;
 use crate::http::error::ApiError;
+use crate::wire::ConversationDto;
 use crate::ws::connection::{
     Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
 };
