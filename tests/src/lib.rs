@@ -86,7 +86,7 @@ impl DataDir {
     }
 
     /// Creates the PostgreSQL database on first use (SQLite files create themselves).
-    async fn ensure_database(&self) {
+    pub async fn ensure_database(&self) {
         let Some((base, name)) = &self.postgres else {
             return;
         };

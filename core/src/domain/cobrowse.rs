@@ -100,7 +100,7 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Asked; waiting for the visitor's answer.
@@ -134,7 +134,7 @@ impl ControlAction {
 }
 
 /// What the bus carries for co-browsing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CobrowseEvent {
     /// To the visitor: an agent asks; the widget shows the consent text.
     Request {
@@ -165,7 +165,7 @@ pub enum CobrowseEvent {
 }
 
 /// A session as both sides see it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionView {
     #[schema(value_type = String, format = Uuid)]
     pub conversation_id: ConversationId,
