@@ -108,6 +108,7 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let (bus, presence) = connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
         let presence = Arc::new(presence);
+        let across_nodes = presence.is_shared();
         let store = Store::connect(&loaded.database_url()).await?;
         store.migrate().await?;
         if !presence.is_shared() {
@@ -195,6 +196,7 @@ impl AppState {
             overrides.clock.clone(),
             &config.cobrowse,
             overrides.cobrowse_tap,
+            across_nodes,
         );
         cobrowse.watch(shutdown.clone());
         Ok(Self {
@@ -298,6 +300,7 @@ pub async fn serve(
         crate::cluster::spawn(
             state.chat.clone(),
             state.visibility.clone(),
+            state.cobrowse.clone(),
             (ttl / 3).max(Duration::from_millis(200)),
             state.shutdown.clone(),
         )

@@ -1,6 +1,6 @@
 //! A node's part in several nodes acting as one: the presence heartbeat, and acting on what other
 //! nodes announce on [`Topic::Nodes`] (an agent's presence changed, rules or overrides changed, the
-//! link between nodes came back).
+//! link between nodes came back, a co-browse call for a session this node may hold).
 //!
 //! Runs only with a shared bus (`[bus] url`); one node alone has nothing to listen to.
 
@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::chat::Chat;
+use crate::domain::cobrowse::{Call, Cobrowse};
 use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::visibility::Visibility;
 
@@ -18,11 +19,19 @@ use crate::domain::visibility::Visibility;
 pub fn spawn(
     chat: Chat,
     visibility: Visibility,
+    cobrowse: Cobrowse,
     heartbeat: Duration,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     // Subscribed before anything else runs: a nudge sent while starting is not missed.
     let mut nodes = chat.bus().subscribe(Topic::Nodes);
+    // Co-browse calls run the plugin's filter: in order, but apart from the presence heartbeat.
+    let (calls, mut queued) = tokio::sync::mpsc::unbounded_channel::<Call>();
+    tokio::spawn(async move {
+        while let Some(call) = queued.recv().await {
+            cobrowse.carry_out(call).await;
+        }
+    });
     tokio::spawn(async move {
         let mut beat = tokio::time::interval(heartbeat);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -35,6 +44,7 @@ pub fn spawn(
                         RealtimeEvent::PresenceChanged => Todo::Presence,
                         RealtimeEvent::CacheChanged(cache) => Todo::Reload(*cache),
                         RealtimeEvent::Resync => Todo::Everything,
+                        RealtimeEvent::CobrowseCall(call) => Todo::Cobrowse(call.clone()),
                         _ => continue,
                     },
                     // Missed nudges: read everything again.
@@ -45,6 +55,9 @@ pub fn spawn(
             match todo {
                 Todo::Presence => refresh_presence(&chat).await,
                 Todo::Reload(cache) => reload(&visibility, cache).await,
+                Todo::Cobrowse(call) => {
+                    let _ = calls.send(call);
+                }
                 Todo::Everything => {
                     refresh_presence(&chat).await;
                     reload(&visibility, Cache::Rules).await;
@@ -59,6 +72,7 @@ pub fn spawn(
 enum Todo {
     Presence,
     Reload(Cache),
+    Cobrowse(Call),
     Everything,
 }
 

@@ -269,6 +269,31 @@ async fn an_agent_on_another_node_shows_the_widget_and_its_death_hides_it() {
 }
 
 #[tokio::test]
+async fn a_rule_saved_on_one_node_decides_for_the_visitors_of_another() {
+    let Some(cluster) = Cluster::new().await else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let site = cluster.site(&a).await;
+    let (mut guest, _) = visitor(&b, &site, None, 0).await;
+    assert_eq!(guest.expect("visibility").await["visible"], true);
+    a.api(&cluster.token)
+        .post(
+            "/api/v1/rules",
+            json!({"name": "Agents online", "builtin": "any_agent_online"}),
+        )
+        .await
+        .unwrap();
+    let hidden = guest.expect("visibility").await;
+    assert_eq!(hidden["visible"], false, "B reloaded the rules A saved");
+    assert_eq!(
+        hidden["decided_by"],
+        json!({"kind": "rule", "name": "Agents online"})
+    );
+}
+
+#[tokio::test]
 async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_running() {
     let Some(cluster) = Cluster::on_redis(
         &redis_url(),
@@ -412,6 +437,78 @@ async fn a_visitor_whose_node_is_killed_resumes_on_the_other_and_nothing_is_doub
         .map(|m| m["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "no gaps");
+}
+
+#[tokio::test]
+async fn co_browsing_with_the_visitor_on_one_node_and_the_agent_on_another() {
+    let Some(cluster) = Cluster::new().await else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let site = cluster.site(&a).await;
+    let (mut guest, _) = visitor(&a, &site, None, 0).await;
+    guest
+        .send(json!({"type": "message", "client_id": "help", "body": "help"}))
+        .await;
+    let conversation = guest.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cookie = cluster.agent_cookie(&b, "mia").await;
+    let mut mia = agent(&b, &cookie).await;
+
+    // The session lives on B, where Mia asked; the visitor's frames reach it from A.
+    mia.send(json!({"type": "cobrowse_request", "conversation_id": conversation}))
+        .await;
+    let request = guest.expect("cobrowse_request").await;
+    let session = request["session_id"].as_str().unwrap().to_string();
+    guest
+        .send(json!({"type": "cobrowse_consent", "session_id": session, "granted": true}))
+        .await;
+    while mia.expect("cobrowse_state").await["status"] != "active" {}
+
+    let secret = "hunter2-Secret!";
+    let snapshot = json!({"type": 2, "timestamp": 1, "data": {"initialOffset": {"top": 0, "left": 0},
+        "node": {"type": 0, "id": 1, "childNodes": [
+            {"type": 2, "id": 2, "tagName": "input", "attributes": {"type": "password", "value": secret},
+             "childNodes": []}]}}});
+    let typed = json!({"type": 3, "timestamp": 2, "data": {"source": 5, "id": 2, "text": secret, "isChecked": false}});
+    guest
+        .send(
+            json!({"type": "cobrowse_events", "session_id": session, "events": [snapshot, typed]}),
+        )
+        .await;
+    let events = mia.expect("cobrowse_events").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+    assert!(
+        !events.to_string().contains(secret),
+        "B's filter masked the password: {events}"
+    );
+
+    // Control needs the visitor's grant, which the visitor gives on A and B checks.
+    let click = json!({"type": "cobrowse_control", "conversation_id": conversation,
+        "control": {"action": "click", "id": 2}});
+    mia.send(click.clone()).await;
+    assert_eq!(mia.expect("error").await["code"], "conflict");
+    guest
+        .send(json!({"type": "cobrowse_control_grant", "session_id": session, "granted": true}))
+        .await;
+    while mia.expect("cobrowse_state").await["control"] != true {}
+    mia.send(click).await;
+    let control = guest.expect("cobrowse_control").await;
+    assert_eq!(control["action"], "click");
+
+    guest
+        .send(json!({"type": "cobrowse_end", "session_id": session}))
+        .await;
+    loop {
+        let state = mia.expect("cobrowse_state").await;
+        if state["status"] == "ended" {
+            assert_eq!(state["reason"], "ended_by_visitor");
+            break;
+        }
+    }
 }
 
 /// A `redis-server` of the test's own on a free port (the machine's Redis is shared: never stopped).

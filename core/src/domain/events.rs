@@ -13,7 +13,8 @@ pub enum Topic {
     /// Every visitor socket: agent presence counts and visibility input changes.
     AllVisitors,
     /// Between the nodes' own services, never a socket: shared state changed somewhere
-    /// ([`RealtimeEvent::PresenceChanged`], [`RealtimeEvent::CacheChanged`]).
+    /// ([`RealtimeEvent::PresenceChanged`], [`RealtimeEvent::CacheChanged`]), or a co-browse call
+    /// for the node that holds the session ([`RealtimeEvent::CobrowseCall`]).
     Nodes,
 }
 
@@ -62,4 +63,6 @@ pub enum RealtimeEvent {
     PresenceChanged,
     /// On [`Topic::Nodes`]: stored settings changed on some node; reload this copy.
     CacheChanged(Cache),
+    /// On [`Topic::Nodes`]: a co-browse call for the node that holds the session.
+    CobrowseCall(crate::domain::cobrowse::Call),
 }

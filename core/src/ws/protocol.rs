@@ -238,7 +238,8 @@ impl ServerFrame {
             RealtimeEvent::VisibilityInputsChanged
             | RealtimeEvent::Resync
             | RealtimeEvent::PresenceChanged
-            | RealtimeEvent::CacheChanged(_) => return None,
+            | RealtimeEvent::CacheChanged(_)
+            | RealtimeEvent::CobrowseCall(_) => return None,
             RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
             RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
                 conversation: ConversationDto::from(c),

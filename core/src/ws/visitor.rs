@@ -465,7 +465,9 @@ impl VisitorSession {
             }
             RealtimeEvent::VisibilityInputsChanged => self.redecide(conn).await,
             RealtimeEvent::Resync => self.resync(conn).await,
-            RealtimeEvent::PresenceChanged | RealtimeEvent::CacheChanged(_) => true,
+            RealtimeEvent::PresenceChanged
+            | RealtimeEvent::CacheChanged(_)
+            | RealtimeEvent::CobrowseCall(_) => true,
             RealtimeEvent::Presence { .. } => {
                 self.send_event(conn, &event).await && self.redecide(conn).await
             }
