@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::throttle::RedisThrottle;
 use crate::bus::{Bus, BusError, MemoryBus, RedisBus};
 use crate::config::{Config, LoadedConfig};
 use crate::delivery;
@@ -106,7 +107,8 @@ impl AppState {
     ) -> Result<Self, ServeError> {
         let config = Arc::new(loaded.config.clone());
         let shutdown = CancellationToken::new();
-        let (bus, presence) = connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
+        let (bus, presence, shared_throttle) =
+            connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
         let presence = Arc::new(presence);
         let across_nodes = presence.is_shared();
         let store = Store::connect(&loaded.database_url()).await?;
@@ -162,7 +164,10 @@ impl AppState {
             overrides.clock.clone(),
             config.delivery.allow_private_targets,
         );
-        let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
+        let mut logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
+        if let Some(throttle) = shared_throttle {
+            logins = logins.shared_throttle(throttle);
+        }
         let plugins = PluginHost::start(
             HostOptions::from_config(loaded, Arc::new(store.clone()))
                 .with_platform(Arc::new(store.clone())),
@@ -220,19 +225,19 @@ impl AppState {
     }
 }
 
-/// The bus and presence `[bus]` asks for: this process alone, or shared through Redis. A shared
-/// bus needs a database every node reaches, so SQLite is refused.
+/// The bus, presence and sign-in throttle `[bus]` asks for: this process alone, or shared through
+/// Redis. A shared bus needs a database every node reaches, so SQLite is refused.
 async fn connect_bus(
     loaded: &LoadedConfig,
     given: Option<Arc<dyn Bus>>,
     shutdown: CancellationToken,
-) -> Result<(Arc<dyn Bus>, Presence), ServeError> {
+) -> Result<(Arc<dyn Bus>, Presence, Option<RedisThrottle>), ServeError> {
     let config = &loaded.config.bus;
     if let Some(bus) = given {
-        return Ok((bus, Presence::new()));
+        return Ok((bus, Presence::new(), None));
     }
     if !config.is_shared() {
-        return Ok((Arc::new(MemoryBus::new()), Presence::new()));
+        return Ok((Arc::new(MemoryBus::new()), Presence::new(), None));
     }
     if loaded.database_url().starts_with("sqlite:") {
         return Err(ServeError::SharedBusNeedsPostgres);
@@ -240,7 +245,9 @@ async fn connect_bus(
     let bus = RedisBus::connect(config, shutdown).await?;
     let ttl = Duration::from_secs(config.presence_ttl_seconds.max(1));
     let presence = Presence::shared(bus.presence(ttl));
-    Ok((bus, presence))
+    let window = chrono::Duration::minutes(crate::domain::agent_logins::THROTTLE_WINDOW_MINUTES);
+    let throttle = bus.throttle(window.to_std().unwrap_or(Duration::from_secs(900)));
+    Ok((bus, presence, Some(throttle)))
 }
 
 /// The base URL links are built from: the configured one, else the address actually listened on.

@@ -7,6 +7,7 @@
 mod memory;
 pub mod presence;
 pub mod redis;
+pub mod throttle;
 
 use std::sync::Arc;
 

@@ -294,6 +294,33 @@ async fn a_rule_saved_on_one_node_decides_for_the_visitors_of_another() {
 }
 
 #[tokio::test]
+async fn failed_sign_ins_on_either_node_count_towards_one_throttle() {
+    let Some(cluster) = Cluster::new().await else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    // Sets the password and proves it works; then five wrong guesses, alternating nodes.
+    cluster.agent_cookie(&a, "eve").await;
+    let sign_in = |node: &NatterProcess, password: &str| {
+        let request = reqwest::Client::new()
+            .post(format!("{}/agent/login", node.base))
+            .json(&json!({"email": "eve@example.com", "password": password}));
+        async move { request.send().await.unwrap().status() }
+    };
+    for n in 0..5 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(sign_in(node, "wrong guess").await, 401);
+    }
+    assert_eq!(
+        sign_in(&b, "correct horse battery staple").await,
+        429,
+        "the fifth failure, counted across both nodes, throttles even the right password"
+    );
+    assert_eq!(sign_in(&a, "correct horse battery staple").await, 429);
+}
+
+#[tokio::test]
 async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_running() {
     let Some(cluster) = Cluster::on_redis(
         &redis_url(),

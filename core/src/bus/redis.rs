@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::bus::presence::RedisPresence;
+use crate::bus::throttle::RedisThrottle;
 use crate::bus::{Bus, MemoryBus, SharedEvent};
 use crate::config::{BusConfig, redact_url_password};
 use crate::domain::events::{RealtimeEvent, Topic};
@@ -141,6 +142,11 @@ impl RedisBus {
     /// This node's id on the bus and in the shared presence.
     pub fn node(&self) -> Uuid {
         self.node
+    }
+
+    /// The sign-in throttle shared by the nodes, on this bus's Redis.
+    pub fn throttle(&self, window: Duration) -> RedisThrottle {
+        RedisThrottle::new(self.connection.clone(), &self.prefix, window)
     }
 
     /// The shared agent presence, on this bus's Redis.
