@@ -56,6 +56,11 @@ impl RedisPresence {
             .cmd("SADD")
             .arg(&self.nodes)
             .arg(self.node.to_string())
+            .ignore()
+            // Renewed by every live node's heartbeat: the list goes when the last node does.
+            .cmd("PEXPIRE")
+            .arg(&self.nodes)
+            .arg(ttl_ms)
             .ignore();
         let mut connection = self.connection.clone();
         timed(pipe.query_async::<()>(&mut connection)).await
