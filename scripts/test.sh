@@ -32,6 +32,14 @@ if [ ! -e "$smtp_venv/ready" ]; then
   touch "$smtp_venv.build/ready"
   rm -rf "$smtp_venv" && mv "$smtp_venv.build" "$smtp_venv"
 fi
+echo "== Redis for the several-nodes tests (started here if it is not running)"
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no >/dev/null
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
 echo "== the served OpenAPI against the server: schemathesis (PyPI, pinned, in a venv)"
@@ -45,6 +53,8 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
   # The migration crash test drives the real binary, so it lives with the core package.
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --locked --test migrate_kill
+  # Two real natter processes on one PostgreSQL database and Redis.
+  NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --test nodes --locked
   # Each test made a database of its own; remove them.
   psql "$postgres_url" -Atc "SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname)
     FROM pg_database WHERE datname LIKE 'natter_t_%'" | psql "$postgres_url" -q

@@ -131,9 +131,9 @@ async fn run(
         done.store(0, Ordering::Release);
         // Alternate the agent coming and going, as a real status change would.
         if round % 2 == 0 {
-            presence.connect(agent);
+            presence.connect(agent).await;
         } else {
-            presence.disconnect(agent);
+            presence.disconnect(agent).await;
         }
         let counts = presence.counts();
         let started = Instant::now();

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Bus, MemoryBus};
+use crate::bus::throttle::RedisThrottle;
+use crate::bus::{Bus, BusError, MemoryBus, RedisBus};
 use crate::config::{Config, LoadedConfig};
 use crate::delivery;
 use crate::domain::agent_links::AgentLinks;
@@ -75,12 +76,20 @@ pub enum ServeError {
     Plugins(#[from] PluginError),
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(
+        "[bus] url is set, but the database is SQLite, which serves one node only: use PostgreSQL \
+         ([database] url = \"postgres://…\") to run several nodes, or leave [bus] url empty"
+    )]
+    SharedBusNeedsPostgres,
 }
 
 /// Parts a test may swap.
 pub struct Overrides {
     pub clock: Arc<dyn Clock>,
-    pub bus: Arc<dyn Bus>,
+    /// The bus; `None` takes the one `[bus]` configures.
+    pub bus: Option<Arc<dyn Bus>>,
     /// Sees every co-browse event a visitor sends, before the filter (tests check what left a browser).
     pub cobrowse_tap: Option<Tap>,
 }
@@ -89,7 +98,7 @@ impl Default for Overrides {
     fn default() -> Self {
         Self {
             clock: Arc::new(SystemClock),
-            bus: Arc::new(MemoryBus::new()),
+            bus: None,
             cobrowse_tap: None,
         }
     }
@@ -103,16 +112,23 @@ impl AppState {
         overrides: Overrides,
     ) -> Result<Self, ServeError> {
         let config = Arc::new(loaded.config.clone());
+        let shutdown = CancellationToken::new();
+        let (bus, presence, shared_throttle) =
+            connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
+        let presence = Arc::new(presence);
+        let across_nodes = presence.is_shared();
         let store = Store::connect(&loaded.database_url()).await?;
         store.migrate().await?;
-        store.mark_all_agents_offline().await?;
+        if !presence.is_shared() {
+            // One node: nobody is connected yet. With several, the others' agents still are.
+            store.mark_all_agents_offline().await?;
+        }
         let site = store.ensure_default_site().await?;
         tracing::info!(site_key = %site.key, "widget snippet: <script src=\"{base_url}/widget.js?site={}\" async></script>", site.key);
-        let presence = Arc::new(Presence::new());
         let visibility = Visibility::load(
             config.rules.clone(),
             store.clone(),
-            overrides.bus.clone(),
+            bus.clone(),
             overrides.clock.clone(),
             presence.clone(),
         )
@@ -135,7 +151,7 @@ impl AppState {
         }
         let chat = Chat::new(
             store.clone(),
-            overrides.bus.clone(),
+            bus.clone(),
             overrides.clock.clone(),
             presence,
             ChatLimits {
@@ -154,7 +170,10 @@ impl AppState {
             overrides.clock.clone(),
             config.delivery.allow_private_targets,
         );
-        let logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
+        let mut logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
+        if let Some(throttle) = shared_throttle {
+            logins = logins.shared_throttle(throttle);
+        }
         let plugins = PluginHost::start(
             HostOptions::from_config(loaded, Arc::new(store.clone()))
                 .with_platform(Arc::new(store.clone())),
@@ -184,17 +203,17 @@ impl AppState {
             mail_renderer,
             config.chat.max_message_chars,
         );
-        let shutdown = CancellationToken::new();
         let cobrowse = Cobrowse::new(
             chat.clone(),
             plugin_calls,
             overrides.clock.clone(),
             &config.cobrowse,
             overrides.cobrowse_tap,
+            across_nodes,
         );
         cobrowse.watch(shutdown.clone());
         Ok(Self {
-            visitors: LiveVisitors::new(overrides.bus.clone()),
+            visitors: LiveVisitors::new(bus.clone()),
             mail,
             cobrowse,
             integrations,
@@ -213,6 +232,31 @@ impl AppState {
             shutdown,
         })
     }
+}
+
+/// The bus, presence and sign-in throttle `[bus]` asks for: this process alone, or shared through
+/// Redis. A shared bus needs a database every node reaches, so SQLite is refused.
+async fn connect_bus(
+    loaded: &LoadedConfig,
+    given: Option<Arc<dyn Bus>>,
+    shutdown: CancellationToken,
+) -> Result<(Arc<dyn Bus>, Presence, Option<RedisThrottle>), ServeError> {
+    let config = &loaded.config.bus;
+    if let Some(bus) = given {
+        return Ok((bus, Presence::new(), None));
+    }
+    if !config.is_shared() {
+        return Ok((Arc::new(MemoryBus::new()), Presence::new(), None));
+    }
+    if loaded.database_url().starts_with("sqlite:") {
+        return Err(ServeError::SharedBusNeedsPostgres);
+    }
+    let bus = RedisBus::connect(config, shutdown).await?;
+    let ttl = Duration::from_secs(config.presence_ttl_seconds.max(1));
+    let presence = Presence::shared(bus.presence(ttl));
+    let window = chrono::Duration::minutes(crate::domain::agent_logins::THROTTLE_WINDOW_MINUTES);
+    let throttle = bus.throttle(window.to_std().unwrap_or(Duration::from_secs(900)));
+    Ok((bus, presence, Some(throttle)))
 }
 
 /// The base URL links are built from: the configured one, else the address actually listened on.
@@ -266,6 +310,17 @@ pub async fn serve(
     } else {
         None
     };
+    let cluster = loaded.config.bus.is_shared().then(|| {
+        // A third of the expiry: two heartbeats may be lost before the agents expire.
+        let ttl = Duration::from_secs(loaded.config.bus.presence_ttl_seconds.max(1));
+        crate::cluster::spawn(
+            state.chat.clone(),
+            state.visibility.clone(),
+            state.cobrowse.clone(),
+            (ttl / 3).max(Duration::from_millis(200)),
+            state.shutdown.clone(),
+        )
+    });
     let plugins = state.plugins.clone();
     tracing::info!(address = %listener.local_addr()?, "natter listening");
     let app = http::router(state);
@@ -299,6 +354,11 @@ pub async fn serve(
     // An event being handled when the worker stops is handed over again after restart.
     if tokio::time::timeout(grace, plugin_events).await.is_err() {
         tracing::warn!("plugin event handling still in flight; it is repeated after restart");
+    }
+    if let Some(cluster) = cluster
+        && tokio::time::timeout(grace, cluster).await.is_err()
+    {
+        tracing::warn!("this node's agents were not taken out of the shared presence; they expire");
     }
     if let Some(retention) = retention {
         // A pass in progress is one transaction: cut short, it rolls back.

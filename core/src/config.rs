@@ -27,6 +27,41 @@ pub struct Config {
     pub mail: MailConfig,
     /// Co-browsing: which plugin, and the transport limits the core enforces.
     pub cobrowse: CobrowseConfig,
+    /// Realtime fan-out and presence: in this process (one node), or through Redis (several nodes).
+    pub bus: BusConfig,
+}
+
+/// How nodes share live events and agent presence. Empty `url`: one node, everything in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// `redis://HOST:PORT[/DB]` to run several nodes on one PostgreSQL database; empty for one node.
+    pub url: String,
+    /// Prefix of every Redis key and channel, so several installations can share one Redis.
+    pub prefix: String,
+    /// A node's agents count as online this long after its last heartbeat (it beats every third of
+    /// it): a node that dies takes its agents offline within `presence_ttl_seconds` plus a third.
+    pub presence_ttl_seconds: u64,
+    /// How long a starting node waits for Redis before it gives up with an error.
+    pub connect_timeout_seconds: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            prefix: "natter".into(),
+            presence_ttl_seconds: 15,
+            connect_timeout_seconds: 10,
+        }
+    }
+}
+
+impl BusConfig {
+    /// Whether the nodes share a Redis bus (several nodes) rather than this process's memory.
+    pub fn is_shared(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -343,7 +378,7 @@ impl Default for MailConfig {
 
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
 const SECTIONS: &[&str] = &[
-    "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins", "mail",
+    "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins", "mail", "bus",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +510,7 @@ impl LoadedConfig {
         let mut shown = self.config.clone();
         shown.database.url = redact_url_password(&shown.database.url);
         shown.mail.smtp_url = redact_url_password(&shown.mail.smtp_url);
+        shown.bus.url = redact_url_password(&shown.bus.url);
         if !shown.mail.password.is_empty() {
             shown.mail.password = "REDACTED".into();
         }
@@ -482,7 +518,8 @@ impl LoadedConfig {
     }
 }
 
-fn redact_url_password(raw: &str) -> String {
+/// A URL with its password replaced, for logs, errors and `config show`.
+pub(crate) fn redact_url_password(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // set_password only fails for URLs that cannot have one, which this one does.

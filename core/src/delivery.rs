@@ -8,6 +8,7 @@
 //! was decided when the change committed (`store::outbox`); what it records is the attempt log.
 
 mod client;
+pub mod lease;
 pub mod plugin_events;
 pub mod retention;
 pub mod signing;

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod bus;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod domain;

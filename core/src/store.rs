@@ -10,6 +10,7 @@ mod convert;
 mod customers;
 mod deliveries;
 pub mod entities;
+mod leases;
 mod links;
 mod logins;
 mod mail;

@@ -4,7 +4,8 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use crate::{Api, WAIT, wait_until};
 
@@ -22,22 +23,11 @@ impl NatterProcess {
         Self::start_on(binary, dir, &sqlite_url(dir), extra).await
     }
 
-    /// As [`NatterProcess::start`], over the database at `database_url` (SQLite or PostgreSQL).
+    /// As [`NatterProcess::start`], on the database at `database_url` (several processes may share
+    /// one PostgreSQL database, each with its own `dir`).
     pub async fn start_on(binary: &Path, dir: &Path, database_url: &str, extra: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let config = write_config(dir, port, database_url, extra);
-        let log = File::create(dir.join(format!("natter-{port}.log"))).expect("log file");
-        let child = Command::new(binary)
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("natter starts");
+        let port = free_port();
+        let child = spawn(binary, dir, port, database_url, extra);
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -81,9 +71,60 @@ impl Drop for NatterProcess {
     }
 }
 
+/// Starts `natter serve` expecting it to refuse: waits up to `patience` for it to exit and answers
+/// its exit status and log (standard error).
+pub async fn refused(
+    binary: &Path,
+    dir: &Path,
+    database_url: &str,
+    extra: &str,
+    patience: Duration,
+) -> (ExitStatus, String) {
+    let port = free_port();
+    let mut child = spawn(binary, dir, port, database_url, extra);
+    let deadline = tokio::time::Instant::now() + patience;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("natter's status") {
+            break status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("natter still runs after {patience:?}; it should have stopped with an error");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let log = std::fs::read_to_string(dir.join(format!("natter-{port}.log"))).unwrap_or_default();
+    (status, log)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn spawn(binary: &Path, dir: &Path, port: u16, database_url: &str, extra: &str) -> Child {
+    let config = write_config(dir, port, database_url, extra);
+    let log = File::create(dir.join(format!("natter-{port}.log"))).expect("log file");
+    Command::new(binary)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("natter starts")
+}
+
 /// `natter token create --scope admin` over the data directory, as an operator would run it.
 pub fn admin_token(binary: &Path, dir: &Path) -> String {
-    let config = write_config(dir, 0, &sqlite_url(dir), "");
+    admin_token_on(binary, dir, &sqlite_url(dir))
+}
+
+/// As [`admin_token`], on the database at `database_url`.
+pub fn admin_token_on(binary: &Path, dir: &Path, database_url: &str) -> String {
+    let config = write_config(dir, 0, database_url, "");
     let output = Command::new(binary)
         .arg("--config")
         .arg(config)
@@ -94,7 +135,6 @@ pub fn admin_token(binary: &Path, dir: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-/// The SQLite file of a data directory, as `natter` opens it.
 pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("natter.db").display())
 }

@@ -20,6 +20,13 @@ impl MemoryBus {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Sends an event to every subscriber of every topic (a [`RealtimeEvent::Resync`]).
+    pub fn publish_everywhere(&self, event: RealtimeEvent) {
+        let event = Arc::new(event);
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        topics.retain(|_, sender| sender.send(event.clone()).is_ok());
+    }
 }
 
 impl Bus for MemoryBus {

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::DeliveryConfig;
 use crate::delivery::backoff;
+use crate::delivery::lease::Lease;
 use crate::domain::integrations::{IntegrationError, Integrations};
 use crate::plugins::{PluginError, PluginHost, PluginKind};
 use crate::store::{PluginCursor, Store, StoreError};
@@ -23,6 +24,9 @@ use crate::store::{PluginCursor, Store, StoreError};
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Events read per plugin per round.
 const BATCH: u64 = 100;
+/// One node at a time hands events to plugins; a dead node's lease runs out after this long. It is
+/// renewed at every batch, which takes at most `BATCH` plugin calls.
+const LEASE: Duration = Duration::from_secs(60);
 
 pub fn spawn(
     store: Store,
@@ -32,6 +36,7 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     let worker = EventWorker {
+        lease: Lease::new(store.clone(), "plugin-events", LEASE),
         store,
         plugins,
         integrations,
@@ -42,6 +47,9 @@ pub fn spawn(
 }
 
 struct EventWorker {
+    /// With several nodes, only the holder hands events over, so a plugin sees each event once per
+    /// attempt rather than once per node.
+    lease: Lease,
     store: Store,
     plugins: PluginHost,
     integrations: Integrations,
@@ -55,7 +63,16 @@ impl EventWorker {
         let signal = self.store.plugin_event_signal();
         let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
         while !shutdown.is_cancelled() {
-            for plugin in self.listening_plugins() {
+            let plugins = self.listening_plugins();
+            if plugins.is_empty() || !self.lease.hold().await {
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = signal.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                }
+                continue;
+            }
+            for plugin in plugins {
                 if let Err(e) = self.catch_up(&plugin, &shutdown).await {
                     tracing::error!(%plugin, error = %e, "cannot hand events to the plugin");
                 }
@@ -95,7 +112,7 @@ impl EventWorker {
         let mut cursor = self.store.plugin_cursor(plugin).await?;
         loop {
             let events = self.store.events_after(cursor.last_seq, BATCH).await?;
-            if events.is_empty() || shutdown.is_cancelled() {
+            if events.is_empty() || shutdown.is_cancelled() || !self.lease.hold().await {
                 return Ok(());
             }
             for event in events {

@@ -9,8 +9,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::DeliveryConfig;
+use crate::delivery::lease::Lease;
 use crate::domain::clock::Clock;
-use crate::store::Store;
+use crate::store::{Pruned, Store};
 
 /// Starts the pass, unless `retention_days` is 0 (keep everything).
 pub fn spawn(
@@ -24,9 +25,18 @@ pub fn spawn(
     }
     let keep = chrono::Duration::days(i64::from(config.retention_days));
     let every = Duration::from_secs(config.prune_interval_seconds.max(1));
+    // With several nodes one of them prunes; the others find the lease taken and wait.
+    let mut lease = Lease::new(store.clone(), "retention", every);
     Some(tokio::spawn(async move {
         while !shutdown.is_cancelled() {
-            match store.prune_before(clock.now() - keep).await {
+            let pass = async {
+                if lease.hold().await {
+                    store.prune_before(clock.now() - keep).await
+                } else {
+                    Ok(Pruned::default())
+                }
+            };
+            match pass.await {
                 Ok(pruned) if pruned != Default::default() => {
                     tracing::info!(
                         deliveries = pruned.deliveries,

@@ -10,6 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 
+use crate::bus::throttle::RedisThrottle;
 use crate::domain::DomainError;
 use crate::domain::agent_links::{AgentLinks, Session};
 use crate::domain::clock::Clock;
@@ -44,6 +45,8 @@ pub struct AgentLogins {
     store: Store,
     links: AgentLinks,
     throttle: Arc<Mutex<Throttle>>,
+    /// With several nodes, the throttle they share (this node's own one stands in while Redis is away).
+    shared: Option<Arc<RedisThrottle>>,
 }
 
 impl AgentLogins {
@@ -52,6 +55,47 @@ impl AgentLogins {
             store,
             links,
             throttle: Arc::new(Mutex::new(Throttle::new(clock))),
+            shared: None,
+        }
+    }
+
+    /// Counts failed sign-ins in `throttle`, shared by every node, rather than in this process.
+    #[must_use]
+    pub fn shared_throttle(mut self, throttle: RedisThrottle) -> Self {
+        self.shared = Some(Arc::new(throttle));
+        self
+    }
+
+    /// Whether `key` may try again: in the shared throttle, or this node's when there is none or
+    /// it cannot be read.
+    async fn allows(&self, key: &str, max_failures: u32) -> bool {
+        if let Some(shared) = &self.shared {
+            match shared.allows(key, max_failures).await {
+                Ok(allowed) => return allowed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared sign-in throttle unreadable; using this node's")
+                }
+            }
+        }
+        self.throttle().allows(key, max_failures)
+    }
+
+    async fn failed(&self, key: &str) {
+        // This node counts too, so it still throttles while Redis is away.
+        self.throttle().failed(key);
+        if let Some(shared) = &self.shared
+            && let Err(e) = shared.failed(key).await
+        {
+            tracing::warn!(error = %e, "cannot count a failed sign-in in the shared throttle");
+        }
+    }
+
+    async fn forget(&self, key: &str) {
+        self.throttle().forget(key);
+        if let Some(shared) = &self.shared
+            && let Err(e) = shared.forget(key).await
+        {
+            tracing::warn!(error = %e, "cannot reset the shared sign-in throttle");
         }
     }
 
@@ -108,8 +152,8 @@ impl AgentLogins {
     ) -> Result<SignedIn, DomainError> {
         let email = email.trim().to_lowercase();
         let keys = [format!("email:{email}"), format!("address:{from}")];
-        if !self.throttle().allows(&keys[0], FAILURES_PER_EMAIL)
-            || !self.throttle().allows(&keys[1], FAILURES_PER_ADDRESS)
+        if !self.allows(&keys[0], FAILURES_PER_EMAIL).await
+            || !self.allows(&keys[1], FAILURES_PER_ADDRESS).await
         {
             tracing::warn!(address = %from, "sign-in throttled");
             return Err(DomainError::RateLimited);
@@ -132,13 +176,13 @@ impl AgentLogins {
             Some(agent) if matches && agent.enabled => agent,
             _ => {
                 for key in &keys {
-                    self.throttle().failed(key);
+                    self.failed(key).await;
                 }
                 tracing::info!(address = %from, "sign-in failed");
                 return Err(DomainError::SignInFailed);
             }
         };
-        self.throttle().forget(&keys[0]);
+        self.forget(&keys[0]).await;
         let session = self.links.start_session(agent.id).await?;
         tracing::info!(agent = %agent.id, "agent signed in");
         Ok(SignedIn { agent, session })

@@ -12,7 +12,7 @@ use crate::domain::model::{
     Agent, AgentStatus, AuthorKind, Conversation, ConversationFilter, Message, PageInfo, Site,
     Visitor,
 };
-use crate::domain::presence::{Presence, PresenceCounts};
+use crate::domain::presence::{Presence, PresenceCounts, StatusChange};
 use crate::store::{AppendOutcome, NewMessage, Store, StoreError};
 
 /// Longest client message id accepted (a UUID is 36).
@@ -333,17 +333,15 @@ impl Chat {
 
     /// An agent socket opened.
     pub async fn agent_connected(&self, agent: AgentId) -> Result<AgentStatus, DomainError> {
-        let change = self.presence.connect(agent);
-        self.presence_changed(agent, change.status, change.changed)
-            .await?;
-        Ok(change.status)
+        let changes = self.presence.connect(agent).await;
+        self.presence_changed(&changes, true).await?;
+        Ok(self.presence.status(agent))
     }
 
     /// An agent socket closed.
     pub async fn agent_disconnected(&self, agent: AgentId) -> Result<(), DomainError> {
-        let change = self.presence.disconnect(agent);
-        self.presence_changed(agent, change.status, change.changed)
-            .await
+        let changes = self.presence.disconnect(agent).await;
+        self.presence_changed(&changes, true).await
     }
 
     /// A connected agent chose available or away.
@@ -355,10 +353,24 @@ impl Chat {
         if !matches!(status, AgentStatus::Available | AgentStatus::Away) {
             return Err(DomainError::invalid("status", "must be available or away"));
         }
-        let change = self.presence.set_status(agent, status);
-        self.presence_changed(agent, change.status, change.changed)
-            .await?;
-        Ok(change.status)
+        let changes = self.presence.set_status(agent, status).await;
+        self.presence_changed(&changes, true).await?;
+        Ok(self.presence.status(agent))
+    }
+
+    /// Re-reads the shared presence (a heartbeat, or another node's nudge) and announces what changed.
+    pub async fn refresh_presence(&self) -> Result<(), DomainError> {
+        let changes = self.presence.refresh().await;
+        self.presence_changed(&changes, false).await
+    }
+
+    /// Takes this node's agents out of the shared presence (a clean stop) and tells the other nodes.
+    pub async fn leave_presence(&self) {
+        if self.presence.is_shared() {
+            self.presence.leave().await;
+            self.bus
+                .publish(Topic::Nodes, RealtimeEvent::PresenceChanged);
+        }
     }
 
     pub fn presence_counts(&self) -> PresenceCounts {
@@ -369,23 +381,33 @@ impl Chat {
         self.presence.status(agent)
     }
 
+    /// Stores and announces changes of the merged view. Every node works out its own counts from the
+    /// shared presence, so counts go to this node's sockets only; a change made here (`local`) nudges
+    /// the other nodes to re-read.
     async fn presence_changed(
         &self,
-        agent: AgentId,
-        status: AgentStatus,
-        changed: bool,
+        changes: &[StatusChange],
+        local: bool,
     ) -> Result<(), DomainError> {
-        if !changed {
+        if local && self.presence.is_shared() {
+            self.bus
+                .publish(Topic::Nodes, RealtimeEvent::PresenceChanged);
+        }
+        if changes.is_empty() {
             return Ok(());
         }
-        self.store.set_agent_status(agent, status).await?;
+        for change in changes {
+            self.store
+                .set_agent_status(change.agent, change.status)
+                .await?;
+        }
         let counts = self.presence.counts();
         let event = RealtimeEvent::Presence {
             online: counts.online,
             available: counts.available,
         };
-        self.bus.publish(Topic::Agents, event.clone());
-        self.bus.publish(Topic::AllVisitors, event);
+        self.bus.publish_local(Topic::Agents, event.clone());
+        self.bus.publish_local(Topic::AllVisitors, event);
         Ok(())
     }
 

@@ -5,6 +5,9 @@
 //! socket); what happened is stored as the conversation's audit trail. Recorded page content is never
 //! stored. A session ends when either side ends it, the chat closes, the visitor's socket goes, or the time
 //! limit passes.
+//!
+//! With several nodes a session lives on the node where the agent asked; a frame that reaches another
+//! node (the visitor's page is connected there) is forwarded to it over the bus (`across_nodes`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,10 @@ use crate::domain::model::{Agent, AuthorKind, ConversationStatus};
 use crate::domain::plugin_api::{CobrowseAsset, FieldError, PluginError, Plugins};
 use crate::domain::widget::effective_config;
 use crate::store::Store;
+
+mod across_nodes;
+
+pub use across_nodes::Call;
 
 /// What the audit trail records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,7 +107,7 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Asked; waiting for the visitor's answer.
@@ -134,7 +141,7 @@ impl ControlAction {
 }
 
 /// What the bus carries for co-browsing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CobrowseEvent {
     /// To the visitor: an agent asks; the widget shows the consent text.
     Request {
@@ -165,7 +172,7 @@ pub enum CobrowseEvent {
 }
 
 /// A session as both sides see it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionView {
     #[schema(value_type = String, format = Uuid)]
     pub conversation_id: ConversationId,
@@ -220,6 +227,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     plugin: String,
     max_events_per_second: u32,
+    /// Several nodes: a call for a session this node does not hold is forwarded to the one that does.
+    across_nodes: bool,
     sessions: Mutex<HashMap<ConversationId, Live>>,
     tap: Option<Tap>,
     /// Scripts per (plugin generation, configuration version, asset).
@@ -243,6 +252,7 @@ impl Cobrowse {
         clock: Arc<dyn Clock>,
         config: &crate::config::CobrowseConfig,
         tap: Option<Tap>,
+        across_nodes: bool,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -253,6 +263,7 @@ impl Cobrowse {
                 clock,
                 plugin: config.plugin.clone(),
                 max_events_per_second: config.max_events_per_second,
+                across_nodes,
                 sessions: Mutex::new(HashMap::new()),
                 tap,
                 assets: Mutex::new(HashMap::new()),
@@ -435,14 +446,22 @@ impl Cobrowse {
         visitor: VisitorId,
         session_id: CobrowseSessionId,
         granted: bool,
-    ) -> Result<SessionView, DomainError> {
+    ) -> Result<Option<SessionView>, DomainError> {
         let view = {
             let mut sessions = self.lock();
             let Some((&conversation_id, live)) = sessions
                 .iter_mut()
                 .find(|(_, l)| l.view.session_id == session_id && l.visitor == visitor)
             else {
-                return Err(DomainError::NotFound("co-browse session"));
+                let call = Call::Consent {
+                    visitor,
+                    session_id,
+                    granted,
+                };
+                return self
+                    .forward(call)
+                    .then_some(None)
+                    .ok_or(DomainError::NotFound("co-browse session"));
             };
             if live.view.status != SessionStatus::Requested {
                 return Err(DomainError::Conflict(
@@ -482,7 +501,7 @@ impl Cobrowse {
         self.audit(&view, action, AuthorKind::Visitor, Some(visitor.0), None)
             .await;
         self.publish_state(&view, visitor);
-        Ok(view)
+        Ok(Some(view))
     }
 
     /// Recorder events from the visitor: counted against the rate cap, each passed through the plugin's
@@ -500,7 +519,15 @@ impl Cobrowse {
                     && l.visitor == visitor
                     && l.view.status == SessionStatus::Active
             }) else {
-                return Err(DomainError::NotFound("co-browse session"));
+                let call = Call::Events {
+                    visitor,
+                    session_id,
+                    events,
+                };
+                return self
+                    .forward(call)
+                    .then_some(0)
+                    .ok_or(DomainError::NotFound("co-browse session"));
             };
             // Batches of one session arrive in order on one socket; a state already taken means one is
             // being filtered, and this batch is refused rather than filtered with a stale state.
@@ -564,7 +591,7 @@ impl Cobrowse {
         visitor: VisitorId,
         session_id: CobrowseSessionId,
         granted: bool,
-    ) -> Result<SessionView, DomainError> {
+    ) -> Result<Option<SessionView>, DomainError> {
         let view = {
             let mut sessions = self.lock();
             let Some(live) = sessions.values_mut().find(|l| {
@@ -572,7 +599,15 @@ impl Cobrowse {
                     && l.visitor == visitor
                     && l.view.status == SessionStatus::Active
             }) else {
-                return Err(DomainError::NotFound("co-browse session"));
+                let call = Call::GrantControl {
+                    visitor,
+                    session_id,
+                    granted,
+                };
+                return self
+                    .forward(call)
+                    .then_some(None)
+                    .ok_or(DomainError::NotFound("co-browse session"));
             };
             if granted && !live.settings.allow_remote_control {
                 return Err(DomainError::Conflict(
@@ -590,7 +625,7 @@ impl Cobrowse {
         self.audit(&view, action, AuthorKind::Visitor, Some(visitor.0), None)
             .await;
         self.publish_state(&view, visitor);
-        Ok(view)
+        Ok(Some(view))
     }
 
     /// The agent points, highlights, or (only with the visitor's grant) scrolls, clicks and types.
@@ -601,10 +636,20 @@ impl Cobrowse {
     ) -> Result<(), DomainError> {
         let (visitor, session_id) = {
             let sessions = self.lock();
-            let live = sessions
+            let Some(live) = sessions
                 .get(&conversation_id)
                 .filter(|l| l.view.status == SessionStatus::Active)
-                .ok_or(DomainError::NotFound("co-browse session"))?;
+            else {
+                // The holder checks the visitor's grant.
+                let call = Call::Control {
+                    conversation_id,
+                    action,
+                };
+                return self
+                    .forward(call)
+                    .then_some(())
+                    .ok_or(DomainError::NotFound("co-browse session"));
+            };
             if action.needs_grant() && !live.view.control {
                 return Err(DomainError::Conflict(
                     "the visitor has not granted control".into(),
@@ -627,10 +672,16 @@ impl Cobrowse {
     pub fn snapshot(&self, conversation_id: ConversationId) -> Result<(), DomainError> {
         let (visitor, session_id) = {
             let sessions = self.lock();
-            let live = sessions
+            let Some(live) = sessions
                 .get(&conversation_id)
                 .filter(|l| l.view.status == SessionStatus::Active)
-                .ok_or(DomainError::NotFound("co-browse session"))?;
+            else {
+                let call = Call::Snapshot { conversation_id };
+                return self
+                    .forward(call)
+                    .then_some(())
+                    .ok_or(DomainError::NotFound("co-browse session"));
+            };
             (live.visitor, live.view.session_id)
         };
         self.inner.bus.publish(
@@ -650,14 +701,22 @@ impl Cobrowse {
             .iter()
             .find(|(_, l)| l.view.session_id == session_id && l.visitor == visitor)
             .map(|(c, _)| *c);
-        if let Some(conversation_id) = found {
-            self.end(
-                conversation_id,
-                EndReason::Visitor,
-                AuthorKind::Visitor,
-                Some(visitor.0),
-            )
-            .await;
+        match found {
+            Some(conversation_id) => {
+                self.end(
+                    conversation_id,
+                    EndReason::Visitor,
+                    AuthorKind::Visitor,
+                    Some(visitor.0),
+                )
+                .await;
+            }
+            None => {
+                self.forward(Call::VisitorEnd {
+                    visitor,
+                    session_id,
+                });
+            }
         }
     }
 
@@ -669,6 +728,9 @@ impl Cobrowse {
             .filter(|(_, l)| l.visitor == visitor)
             .map(|(c, _)| *c)
             .collect();
+        if found.is_empty() {
+            self.forward(Call::VisitorLeft { visitor });
+        }
         for conversation_id in found {
             self.end(
                 conversation_id,
@@ -682,6 +744,13 @@ impl Cobrowse {
 
     /// The agent ends the session of a conversation.
     pub async fn agent_end(&self, agent: &Agent, conversation_id: ConversationId) {
+        if self.view(conversation_id).is_none() {
+            self.forward(Call::AgentEnd {
+                agent: agent.id,
+                conversation_id,
+            });
+            return;
+        }
         self.end(
             conversation_id,
             EndReason::Agent,

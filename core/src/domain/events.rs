@@ -1,28 +1,40 @@
 //! Realtime events: what the bus fans out to connected sockets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{ConversationId, VisitorId};
 use crate::domain::model::{AuthorKind, Conversation, Message};
 
 /// Who a live event is for. Agents see every conversation; a visitor sees only their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Topic {
     Agents,
     Visitor(VisitorId),
     /// Every visitor socket: agent presence counts and visibility input changes.
     AllVisitors,
+    /// Between the nodes' own services, never a socket: shared state changed somewhere
+    /// ([`RealtimeEvent::PresenceChanged`], [`RealtimeEvent::CacheChanged`]), or a co-browse call
+    /// for the node that holds the session ([`RealtimeEvent::CobrowseCall`]).
+    Nodes,
+}
+
+/// A node's in-memory copy of stored settings, reloaded when any node changes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cache {
+    Rules,
+    Overrides,
 }
 
 /// Someone who typed or read.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Author {
     pub kind: AuthorKind,
     pub id: Option<uuid::Uuid>,
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable: with several nodes, events cross between them as JSON (`bus::redis`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RealtimeEvent {
     Message(Message),
     Conversation(Conversation),
@@ -49,4 +61,13 @@ pub enum RealtimeEvent {
         visitor_id: VisitorId,
         context: Option<crate::domain::live_visitors::VisitorContext>,
     },
+    /// To every subscriber of this node: live events from other nodes may have been lost (the link
+    /// between nodes was down), so each socket fills what it missed from storage.
+    Resync,
+    /// On [`Topic::Nodes`]: an agent's presence changed on some node; re-read the shared presence.
+    PresenceChanged,
+    /// On [`Topic::Nodes`]: stored settings changed on some node; reload this copy.
+    CacheChanged(Cache),
+    /// On [`Topic::Nodes`]: a co-browse call for the node that holds the session.
+    CobrowseCall(crate::domain::cobrowse::Call),
 }

@@ -16,7 +16,7 @@ use crate::domain::model::PageInfo;
 const MAX_TEXT: usize = 2048;
 
 /// What an agent may see of a connected visitor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VisitorContext {
     pub page_url: String,
     pub page_title: String,

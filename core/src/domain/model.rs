@@ -117,7 +117,7 @@ impl ConversationStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Conversation {
     #[schema(value_type = String, format = Uuid)]
     pub id: ConversationId,
@@ -165,7 +165,7 @@ impl AuthorKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     #[schema(value_type = String, format = Uuid)]
     pub id: MessageId,

@@ -14,7 +14,7 @@ use natter_rules::{
 use crate::bus::Bus;
 use crate::domain::DomainError;
 use crate::domain::clock::Clock;
-use crate::domain::events::{RealtimeEvent, Topic};
+use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::ids::{RuleId, SiteId, VisitorId};
 use crate::domain::model::{OverrideTarget, Rule, VisibilityOverride};
 use crate::domain::presence::Presence;
@@ -385,21 +385,36 @@ impl Visibility {
 
     async fn rules_changed(&self) -> Result<(), DomainError> {
         self.reload_rules().await?;
-        self.announce();
+        self.announce(Cache::Rules);
         Ok(())
     }
 
     async fn overrides_changed(&self) -> Result<(), DomainError> {
         self.reload_overrides().await?;
-        self.announce();
+        self.announce(Cache::Overrides);
         Ok(())
     }
 
-    /// Every connected widget re-decides.
-    fn announce(&self) {
+    /// Another node changed rules or overrides: reloads this node's copy, then its widgets re-decide.
+    pub async fn reload(&self, cache: Cache) -> Result<(), DomainError> {
+        match cache {
+            Cache::Rules => self.reload_rules().await?,
+            Cache::Overrides => self.reload_overrides().await?,
+        }
         self.inner
             .bus
-            .publish(Topic::AllVisitors, RealtimeEvent::VisibilityInputsChanged);
+            .publish_local(Topic::AllVisitors, RealtimeEvent::VisibilityInputsChanged);
+        Ok(())
+    }
+
+    /// This node's widgets re-decide now; other nodes reload first (`cluster`), then theirs do.
+    fn announce(&self, cache: Cache) {
+        self.inner
+            .bus
+            .publish_local(Topic::AllVisitors, RealtimeEvent::VisibilityInputsChanged);
+        self.inner
+            .bus
+            .publish(Topic::Nodes, RealtimeEvent::CacheChanged(cache));
     }
 }
 

@@ -2,7 +2,7 @@
 //! each attempt went.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, LockBehavior, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -106,7 +106,12 @@ impl Store {
             return Ok(Vec::new());
         }
         let w = self.write().await?;
-        let heads = due.all(&w.tx).await?;
+        // Several nodes claim from one PostgreSQL: a row another node is claiming right now is
+        // locked, and skipped rather than claimed twice. (SQLite serves one node and has no row locks.)
+        let heads = due
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&w.tx)
+            .await?;
         if heads.is_empty() {
             return Ok(Vec::new());
         }

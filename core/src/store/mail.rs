@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Query,
+    QueryOrder, QuerySelect, Set,
+    sea_query::{LockBehavior, LockType, Query},
 };
 use uuid::Uuid;
 
@@ -243,7 +244,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let w = self.write().await?;
-        let rows = due.all(&w.tx).await?;
+        // As webhook claims: another node's claim in progress is skipped, never taken twice.
+        let rows = due
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&w.tx)
+            .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }

@@ -309,6 +309,9 @@ impl AgentSession {
         let Some(event) = conn.live(event).await else {
             return false;
         };
+        if let RealtimeEvent::Resync = &*event {
+            return self.resync(conn).await;
+        }
         if let RealtimeEvent::Message(message) = &*event {
             let chat = self.state.chat.clone();
             for message in self.delivery.live(&chat, message).await {
@@ -322,6 +325,58 @@ impl AgentSession {
             Some(frame) => conn.send(&frame).await,
             None => true,
         }
+    }
+}
+
+impl AgentSession {
+    /// Live events from other nodes may have been lost: sends every open conversation and every
+    /// one this socket follows as it is now, then the messages this socket missed.
+    async fn resync(&mut self, conn: &mut Connection) -> bool {
+        let chat = self.state.chat.clone();
+        let open = chat
+            .conversations(&ConversationFilter {
+                status: Some(ConversationStatus::Open),
+                limit: OPEN_LIMIT,
+                ..ConversationFilter::default()
+            })
+            .await;
+        let mut conversations = match open {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "resync: cannot list open conversations");
+                return true;
+            }
+        };
+        for id in self.delivery.followed() {
+            if conversations.iter().any(|c| c.id == id) {
+                continue;
+            }
+            match chat.conversation(id).await {
+                Ok(conversation) => conversations.push(conversation),
+                Err(e) => tracing::warn!(error = %e, "resync: cannot read a conversation"),
+            }
+        }
+        for conversation in &conversations {
+            let frame = ServerFrame::Conversation {
+                conversation: ConversationDto::from(conversation),
+            };
+            if !conn.send(&frame).await {
+                return false;
+            }
+        }
+        for id in self.delivery.followed() {
+            match self.delivery.fill(&chat, id).await {
+                Ok(missed) => {
+                    for message in &missed {
+                        if !conn.send(&message_frame(message)).await {
+                            return false;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "resync: cannot read missed messages"),
+            }
+        }
+        true
     }
 }
 

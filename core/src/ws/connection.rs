@@ -177,6 +177,25 @@ impl Delivery {
         Ok(missing)
     }
 
+    /// The conversations this connection has been sent messages of.
+    pub fn followed(&self) -> Vec<ConversationId> {
+        self.sent.keys().copied().collect()
+    }
+
+    /// What storage has after the last message sent of `conversation`: after live events from other
+    /// nodes may have been lost ([`RealtimeEvent::Resync`](crate::domain::events::RealtimeEvent)).
+    pub async fn fill(
+        &mut self,
+        chat: &Chat,
+        conversation: ConversationId,
+    ) -> Result<Vec<Message>, crate::domain::DomainError> {
+        let last = self.sent.get(&conversation).copied().unwrap_or(0);
+        let missing = chat
+            .messages_after(conversation, last, BACKLOG_LIMIT)
+            .await?;
+        Ok(self.take(missing))
+    }
+
     fn take(&mut self, messages: Vec<Message>) -> Vec<Message> {
         let mut out = Vec::with_capacity(messages.len());
         for message in messages {

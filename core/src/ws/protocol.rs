@@ -241,7 +241,11 @@ impl ServerFrame {
     /// visibility input changes make each visitor re-decide instead).
     pub fn from_event(event: &RealtimeEvent) -> Option<Self> {
         Some(match event {
-            RealtimeEvent::VisibilityInputsChanged => return None,
+            RealtimeEvent::VisibilityInputsChanged
+            | RealtimeEvent::Resync
+            | RealtimeEvent::PresenceChanged
+            | RealtimeEvent::CacheChanged(_)
+            | RealtimeEvent::CobrowseCall(_) => return None,
             RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
             RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
                 conversation: ConversationDto::from(c),

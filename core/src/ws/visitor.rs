@@ -501,6 +501,10 @@ impl VisitorSession {
                 self.send_event(conn, &event).await
             }
             RealtimeEvent::VisibilityInputsChanged => self.redecide(conn).await,
+            RealtimeEvent::Resync => self.resync(conn).await,
+            RealtimeEvent::PresenceChanged
+            | RealtimeEvent::CacheChanged(_)
+            | RealtimeEvent::CobrowseCall(_) => true,
             RealtimeEvent::Presence { .. } => {
                 self.send_event(conn, &event).await && self.redecide(conn).await
             }
@@ -519,6 +523,55 @@ impl VisitorSession {
                 self.send_event(conn, &event).await
             }
         }
+    }
+
+    /// Live events from other nodes may have been lost: re-reads the visitor's conversation, sends
+    /// what changed and the messages this socket missed, and decides visibility again.
+    async fn resync(&mut self, conn: &mut Connection) -> bool {
+        let chat = self.state.chat.clone();
+        let mut ids: Vec<ConversationId> = self.conversation.iter().map(|c| c.id).collect();
+        match chat
+            .store()
+            .open_conversation_of_visitor(self.visitor)
+            .await
+        {
+            Ok(Some(open)) if !ids.contains(&open.id) => ids.push(open.id),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "resync: cannot read the visitor's conversation");
+                return true;
+            }
+        }
+        for id in ids {
+            let conversation = match chat.conversation(id).await {
+                Ok(conversation) => conversation,
+                Err(e) => {
+                    tracing::warn!(error = %e, "resync: cannot read a conversation");
+                    continue;
+                }
+            };
+            let shown = |c: &Conversation| (c.id, c.status, c.assignee_id);
+            if self.conversation.as_ref().map(shown) != Some(shown(&conversation)) {
+                let event = RealtimeEvent::Conversation(conversation.clone());
+                self.delivery.seen(conversation.id, 0);
+                self.conversation =
+                    (conversation.status == ConversationStatus::Open).then(|| conversation.clone());
+                if !self.send_event(conn, &event).await {
+                    return false;
+                }
+            }
+            match self.delivery.fill(&chat, id).await {
+                Ok(missed) => {
+                    for message in &missed {
+                        if !conn.send(&message_frame(message)).await {
+                            return false;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "resync: cannot read missed messages"),
+            }
+        }
+        self.redecide(conn).await
     }
 
     async fn send_event(&self, conn: &mut Connection, event: &RealtimeEvent) -> bool {
