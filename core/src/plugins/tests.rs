@@ -1,4 +1,5 @@
-//! Host tests against the committed components: the built-in WebChat and the failure fixtures.
+//! Host tests against the committed components: the built-in WebChat and agent sync, the failure fixtures,
+//! and the limits on host functions (the key-value quota, the deadline of waits on the database).
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
@@ -11,7 +12,15 @@ use crate::plugins::{
     BUILTINS, Builtin, FailureKind, HostOptions, Limits, MemoryPluginData, PluginData, PluginError,
     PluginHost, PluginSource, PluginStatus, RenderContext,
 };
-use crate::store::Store;
+use futures_util::future::BoxFuture;
+
+use crate::domain::customers::CustomerFields;
+use crate::domain::ids::{ConversationId, EventId};
+use crate::domain::model::{Agent, Customer, Message};
+use crate::domain::plugin_deliveries::OutboundDelivery;
+use crate::plugins::platform::{ConversationView, Platform};
+use crate::store::agent_sync::SyncedAgent;
+use crate::store::{PluginDeliveryError, Store, StoreError};
 
 const LOOP: &[u8] = include_bytes!("../../../plugins/dist/fixtures/loop.wasm");
 const ALLOC: &[u8] = include_bytes!("../../../plugins/dist/fixtures/alloc.wasm");
@@ -104,9 +113,9 @@ async fn an_endless_loop_fails_its_call_at_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn allocating_without_end_fails_at_the_memory_cap() {
-    // A deadline far beyond what the allocations take, so a loaded machine still meets the cap first.
+    // A deadline far off: on a loaded machine, growing to the cap must not lose a race against it.
     let limits = Limits {
-        call_deadline: Duration::from_secs(30),
+        call_deadline: Duration::from_secs(10),
         ..limits()
     };
     let host = host_with(&[("alloc", ALLOC)], limits).await;
@@ -280,11 +289,11 @@ async fn sqlite_store() -> (Store, tempfile::TempDir) {
 }
 
 /// The `event-log` fixture (it appends each event it is handed to the value of its key `log`) over
-/// `store`, granted `kv`. Its calls may take a second: they write to a real SQLite file.
+/// `store`, granted `kv`. Its calls get seconds: they write to a real SQLite file, maybe on a busy machine.
 async fn event_log_host(store: &Store, kv: KvQuota) -> PluginHost {
     PluginHost::start(HostOptions {
         limits: Limits {
-            call_deadline: Duration::from_secs(1),
+            call_deadline: Duration::from_secs(3),
             failures_before_disable: 10,
             kv,
             ..limits()
@@ -406,4 +415,103 @@ async fn a_host_function_waiting_on_the_database_ends_with_the_call_deadline() {
         .await
         .unwrap();
     assert_eq!(logged(&store).await, ["evt_2"]);
+}
+
+/// A platform whose database never answers: every host function's wait must end with the call.
+struct SilentPlatform;
+
+impl Platform for SilentPlatform {
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<Agent>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn save_agent(&self, _agent: SyncedAgent) -> BoxFuture<'_, Result<Agent, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn customer<'a>(
+        &'a self,
+        _external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Customer>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn save_customer(
+        &self,
+        _fields: CustomerFields,
+    ) -> BoxFuture<'_, Result<Customer, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn conversation(
+        &self,
+        _id: ConversationId,
+    ) -> BoxFuture<'_, Result<Option<ConversationView>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn messages(
+        &self,
+        _conversation: ConversationId,
+        _after_seq: i64,
+        _limit: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn enqueue_delivery(
+        &self,
+        _delivery: OutboundDelivery,
+    ) -> BoxFuture<'_, Result<EventId, PluginDeliveryError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_host_function_ends_with_the_call_deadline() {
+    use crate::plugins::integration::{HttpMethod, RouteCaller, RouteRequest};
+
+    let bytes = BUILTINS
+        .iter()
+        .find(|b| b.name == "agent-sync")
+        .unwrap()
+        .bytes;
+    let host = PluginHost::start(
+        HostOptions {
+            // Long enough that the plugin reaches its first host call however busy the machine is.
+            limits: Limits {
+                call_deadline: Duration::from_secs(1),
+                ..limits()
+            },
+            grants: Grants::from_config(&std::collections::BTreeMap::from([(
+                "agent-sync".to_string(),
+                vec!["agents.read".to_string(), "agents.write".to_string()],
+            )])),
+            dir: None,
+            builtins: vec![Builtin {
+                name: "agent-sync",
+                bytes,
+            }],
+            data: Arc::new(MemoryPluginData::default()),
+            platform: None,
+        }
+        .with_platform(Arc::new(SilentPlatform)),
+    )
+    .await
+    .unwrap();
+    let request = RouteRequest {
+        method: HttpMethod::Put,
+        route: "/agents/sync".into(),
+        params: Vec::new(),
+        query: Vec::new(),
+        body: Some(r#"{"agents":[]}"#.into()),
+        caller: RouteCaller {
+            token_id: "t".into(),
+            token_name: "test".into(),
+            scopes: vec!["agents:write".into()],
+        },
+    };
+    let (kind, message) = failure(host.handle_route("agent-sync", "{}".into(), request).await);
+    assert_eq!(kind, FailureKind::Deadline, "{message}");
+    assert!(message.contains("agents-list"), "{message}");
 }
