@@ -19,11 +19,11 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Engine, Store};
 
+use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::domain::webhook_events::EventType;
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
 use crate::plugins::engine::{self, EpochTicker};
-use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::plugins::integration::PluginRoute;
 use crate::plugins::limits::{CallLimiter, Limits};
 use crate::plugins::platform::Platform;

@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::domain::plugin_api::PluginError;
 use crate::domain::webhook_events::EventType;
 use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::Grants;
-use crate::domain::plugin_api::PluginError;
 use crate::plugins::host::{Adapter, Health, Loaded, PluginHost, PluginSource, new_store};
 use crate::plugins::integration::{PluginRoute, Registration};
 use crate::plugins::limits::{CallLimiter, Limits};
