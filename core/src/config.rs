@@ -376,6 +376,14 @@ impl Default for MailConfig {
     }
 }
 
+/// `NATTER_*` variables read elsewhere than the configuration: the file's path, the log filter, and the
+/// migration runner's crash-test hook.
+const NON_SETTING_ENV: &[&str] = &[
+    "NATTER_CONFIG",
+    "NATTER_LOG",
+    crate::store::migrate::HOLD_ENV,
+];
+
 /// Sections that `NATTER_<SECTION>__<KEY>` may name; anything else is warned about.
 const SECTIONS: &[&str] = &[
     "server", "database", "log", "auth", "chat", "rules", "delivery", "plugins", "mail", "bus",
@@ -414,7 +422,7 @@ impl Config {
         let unknown_env = env
             .iter()
             .map(|(key, _)| key.clone())
-            .filter(|key| !is_known_env_key(key) && key != "NATTER_CONFIG" && key != "NATTER_LOG")
+            .filter(|key| !is_known_env_key(key) && !NON_SETTING_ENV.contains(&key.as_str()))
             .collect();
         let overrides = env_overrides(&env);
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
@@ -556,6 +564,11 @@ mod tests {
                 "12".to_string(),
             ),
             ("NATTER_BOGUS__KEY".to_string(), "1".to_string()),
+            ("NATTER_LOG".to_string(), "debug".to_string()),
+            (
+                crate::store::migrate::HOLD_ENV.to_string(),
+                "m20261126_000001_create_chat_tables".to_string(),
+            ),
         ];
         let loaded = Config::load_with_env(&repo_config(), env).expect("loads");
         assert_eq!(loaded.config.server.listen.port(), 9000);
