@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use natter_tests::process::{NatterProcess, admin_token_on, refused};
 use natter_tests::receiver::Receiver;
+use natter_tests::smtp::SmtpSink;
 use natter_tests::{Api, DataDir, POSTGRES_ENV, Ws, wait_until};
 use serde_json::{Value, json};
 
@@ -389,6 +390,62 @@ async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_ru
     for delivery in log {
         assert_eq!(delivery["attempt_count"], 1, "one attempt each: {delivery}");
     }
+}
+
+#[tokio::test]
+async fn mails_queued_on_either_node_are_sent_once_with_both_workers_running() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        eprintln!("skipped: set {POSTGRES_ENV} to run the several-nodes tests");
+        return;
+    }
+    let sink = SmtpSink::start().await;
+    let Some(cluster) = Cluster::on_redis(
+        &redis_url(),
+        &format!(
+            "[delivery]\npoll_interval_ms = 20\n\n[mail]\nsmtp_url = \"{}\"\n\
+             from = \"Natter <chat@natter.test>\"\noffline_inbox = \"inbox@natter.test\"\n",
+            sink.url()
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let site = cluster.site(&a).await;
+    for n in 0..30 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        node.api(&cluster.token)
+            .post(
+                "/api/v1/widget/offline-messages",
+                json!({"site": site, "visitor_id": uuid::Uuid::new_v4(), "name": format!("V{n}"),
+                    "email": format!("v{n}@example.org"), "message": format!("question {n}")}),
+            )
+            .await
+            .unwrap();
+    }
+    let mails = sink.wait_for("30 offline messages", 30).await;
+    let ids: BTreeSet<&str> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 30, "every mail sent once");
+    let api = a.api(&cluster.token);
+    wait_until("every mail recorded as sent", WAIT, || {
+        let api = api.clone();
+        async move {
+            let list = api.get("/api/v1/mail/deliveries").await.unwrap();
+            let items = list["items"].as_array().unwrap().clone();
+            items.len() == 30 && items.iter().all(|d| d["state"] == "sent")
+        }
+    })
+    .await;
+    let list = api.get("/api/v1/mail/deliveries").await.unwrap();
+    for mail in list["items"].as_array().unwrap() {
+        assert_eq!(mail["attempts"], 1, "one attempt by one node: {mail}");
+    }
+    assert_eq!(sink.mails().len(), 30, "and nothing sent twice later");
 }
 
 #[tokio::test]
