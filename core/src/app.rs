@@ -333,6 +333,7 @@ pub async fn serve(
             state.chat.clone(),
             state.visibility.clone(),
             state.cobrowse.clone(),
+            state.plugins.clone(),
             (ttl / 3).max(Duration::from_millis(200)),
             state.shutdown.clone(),
         )

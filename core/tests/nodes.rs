@@ -15,7 +15,7 @@ use std::time::Duration;
 use natter_tests::process::{NatterProcess, admin_token_on, refused};
 use natter_tests::receiver::Receiver;
 use natter_tests::smtp::SmtpSink;
-use natter_tests::{Api, DataDir, POSTGRES_ENV, Ws, wait_until};
+use natter_tests::{Api, DataDir, POSTGRES_ENV, Ws, repo_root, wait_until};
 use serde_json::{Value, json};
 
 /// Waits across nodes include a presence expiry and Redis reconnecting.
@@ -83,7 +83,13 @@ impl Cluster {
     }
 
     async fn node(&self) -> Node {
+        self.node_with(|_| {}).await
+    }
+
+    /// A node whose folder `prepare` fills before it starts.
+    async fn node_with(&self, prepare: impl FnOnce(&Path)) -> Node {
         let dir = tempfile::tempdir().unwrap();
+        prepare(dir.path());
         let config = format!(
             "[bus]\nurl = \"{}\"\nprefix = \"{}\"\npresence_ttl_seconds = {PRESENCE_TTL}\n\
              connect_timeout_seconds = 5\n\n[chat]\nmessages_per_minute = 1000\n\n{}",
@@ -319,6 +325,65 @@ async fn failed_sign_ins_on_either_node_count_towards_one_throttle() {
         "the fifth failure, counted across both nodes, throttles even the right password"
     );
     assert_eq!(sign_in(&a, "correct horse battery staple").await, 429);
+}
+
+#[tokio::test]
+async fn a_plugin_enabled_on_one_node_is_back_in_service_on_the_others() {
+    let Some(cluster) = Cluster::on_redis(
+        &redis_url(),
+        "[plugins]\ndir = \"plugins\"\nwidget = \"fixture-trap\"\nfailures_before_disable = 2\n",
+    )
+    .await
+    else {
+        return;
+    };
+    let with_trap = |dir: &Path| {
+        std::fs::create_dir(dir.join("plugins")).unwrap();
+        let fixture = repo_root().join("plugins/dist/fixtures/trap.wasm");
+        std::fs::copy(fixture, dir.join("plugins/trap.wasm")).unwrap();
+    };
+    let a = cluster.node_with(with_trap).await;
+    let b = cluster.node_with(with_trap).await;
+    let site = cluster.site(&a).await;
+    let status = |node: &NatterProcess| {
+        let api = node.api(&cluster.token);
+        async move {
+            let plugins = api.get("/api/v1/plugins").await.unwrap();
+            plugins
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "fixture-trap")
+                .unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // Each node counts its own failures: the widget plugin traps until both disabled it.
+    for node in [&a, &b] {
+        for _ in 0..5 {
+            if status(node).await == "disabled" {
+                break;
+            }
+            let script = reqwest::get(format!("{}/widget.js?site={site}", node.base))
+                .await
+                .unwrap();
+            assert_eq!(script.status(), 503);
+        }
+        assert_eq!(status(node).await, "disabled");
+    }
+
+    let (code, body) = a
+        .api(&cluster.token)
+        .send("POST", "/api/v1/plugins/fixture-trap/enable", None)
+        .await
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    wait_until("B takes the plugin back into service", WAIT, || async {
+        status(&b).await != "disabled"
+    })
+    .await;
 }
 
 #[tokio::test]
