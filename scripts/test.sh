@@ -42,6 +42,8 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
+echo "== the served OpenAPI against the server: schemathesis (PyPI, pinned, in a venv)"
+./scripts/schemathesis.sh
 echo "== plugin crates' unit tests, on the host"
 CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
   cargo test --manifest-path plugins/Cargo.toml --workspace --locked
@@ -49,6 +51,8 @@ CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
 echo "== end-to-end tests on PostgreSQL"
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
+  # The migration crash test drives the real binary, so it lives with the core package.
+  NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --locked --test migrate_kill
   # Two real natter processes on one PostgreSQL database and Redis.
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --test nodes --locked
   # Each test made a database of its own; remove them.

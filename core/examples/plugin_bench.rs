@@ -79,7 +79,7 @@ async fn main() {
     .unwrap();
     let widgets = Widgets::new(
         store.clone(),
-        host.clone(),
+        Arc::new(host.clone()),
         "webchat",
         "http://127.0.0.1:8080",
     );

@@ -17,6 +17,8 @@ use crate::domain::chat::{Chat, ChatLimits};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::cobrowse::{Cobrowse, Tap};
 use crate::domain::integrations::Integrations;
+use crate::domain::live_visitors::LiveVisitors;
+use crate::domain::plugin_api::Plugins;
 use crate::domain::presence::Presence;
 use crate::domain::tokens::Tokens;
 use crate::domain::visibility::Visibility;
@@ -54,12 +56,16 @@ pub struct AppState {
     pub cobrowse: Cobrowse,
     /// Integration plugins' configuration, routes, events and the webhook shaper.
     pub integrations: Integrations,
+    /// Connected visitors' page, browser and language, for the console's details pane.
+    pub visitors: LiveVisitors,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Migrate(#[from] crate::store::MigrateError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -177,15 +183,17 @@ impl AppState {
         )
         .await?;
         plugins.watch();
+        // The domain calls plugins through their contract, never the host itself.
+        let plugin_calls: Arc<dyn Plugins> = Arc::new(plugins.clone());
         let widgets = Widgets::new(
             store.clone(),
-            plugins.clone(),
+            plugin_calls.clone(),
             &config.plugins.widget,
             &base_url,
         );
         let integrations = Integrations::new(
             store.clone(),
-            plugins.clone(),
+            plugin_calls.clone(),
             Some(&config.delivery.shaper),
         );
         let hooks = WidgetHooks::new(widgets.clone(), chat.clone());
@@ -200,7 +208,7 @@ impl AppState {
         );
         let cobrowse = Cobrowse::new(
             chat.clone(),
-            plugins.clone(),
+            plugin_calls,
             overrides.clock.clone(),
             &config.cobrowse,
             overrides.cobrowse_tap,
@@ -208,6 +216,7 @@ impl AppState {
         );
         cobrowse.watch(shutdown.clone());
         Ok(Self {
+            visitors: LiveVisitors::new(bus.clone()),
             mail,
             cobrowse,
             integrations,

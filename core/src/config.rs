@@ -143,6 +143,10 @@ pub struct PluginsConfig {
     pub max_payload_bytes: usize,
     /// Consecutive failed calls after which a plugin is disabled.
     pub failures_before_disable: u32,
+    /// The most keys one plugin may keep in its key-value store.
+    pub kv_max_keys: u64,
+    /// The most bytes (keys and values together) one plugin may keep in its key-value store.
+    pub kv_max_bytes: u64,
     /// Capabilities granted per plugin name, e.g. `webchat = ["kv"]`. Anything not listed is denied.
     pub grants: BTreeMap<String, Vec<String>>,
 }
@@ -156,6 +160,8 @@ impl Default for PluginsConfig {
             memory_limit_bytes: 32 * 1024 * 1024,
             max_payload_bytes: 256 * 1024,
             failures_before_disable: 5,
+            kv_max_keys: 1000,
+            kv_max_bytes: 1024 * 1024,
             // The built-in agent sync and customer tagging need to read and write what they keep.
             grants: BTreeMap::from([
                 (

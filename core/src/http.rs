@@ -1,5 +1,5 @@
-//! HTTP: the route table, REST handlers (one module per resource), wire types and the one
-//! mapping from errors to statuses. The only module that knows axum besides `ws`.
+//! HTTP: the route table, REST handlers (one module per resource) and the one mapping from errors to
+//! statuses; the JSON shapes they send are in `crate::wire`. The only module that knows axum besides `ws`.
 
 pub mod agents;
 pub mod auth;
@@ -7,7 +7,6 @@ pub mod cobrowse;
 pub mod console;
 pub mod console_api;
 pub mod conversations;
-pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -111,6 +110,11 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
+        // A plugin route more specific than a built-in template takes its path (`/agents/sync`).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            plugin_routes::claim,
+        ))
         // Integration plugins' routes: only what no built-in route took.
         .fallback(plugin_routes::not_found)
         .method_not_allowed_fallback(plugin_routes::method_not_allowed)
@@ -150,11 +154,13 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/api/me", get(console_api::me))
         .route("/agent/api/agents", get(console_api::agents))
         .route("/agent/api/customers/{id}", get(console_api::customer))
+        .route("/agent/api/visitors/{id}", get(console_api::visitor))
         .route(
             "/agent/api/conversations/{id}/cobrowse",
             get(cobrowse::console_trail),
         )
         .route("/agent/cobrowse.js", get(console::cobrowse_script))
+        .route("/agent/replay", get(console::replay_page))
         // What a visitor loads when a session starts, and the agent's replayer: sent compressed.
         .route(
             "/cobrowse/recorder.js",

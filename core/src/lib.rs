@@ -12,6 +12,7 @@ pub mod http;
 pub mod mail;
 pub mod plugins;
 pub mod store;
+pub mod wire;
 pub mod ws;
 
 pub use app::{AppState, Overrides, serve};

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -157,9 +158,36 @@ enum ConfigCommand {
     Show,
 }
 
+/// Errors are printed as their message and causes, one line each: returning them from `main` would print
+/// their `Debug` form, which with `RUST_BACKTRACE` set is a stack trace an operator has no use for.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprint!("{}", error_report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error: <message>`, then `caused by: <cause>` for each cause whose text the line above does not
+/// already include (our error types often embed their source's message).
+fn error_report(error: &anyhow::Error) -> String {
+    let mut lines = vec![format!("error: {error}")];
+    let mut previous = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            lines.push(format!("caused by: {text}"));
+        }
+        previous = text;
+    }
+    lines.join("\n") + "\n"
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let loaded = Config::load(&cli.config)?;
     init_tracing(&loaded.config);
     for variable in &loaded.unknown_env {

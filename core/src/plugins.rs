@@ -5,15 +5,16 @@
 //! server only through the imports of its WIT version (`sdk/wit/v0.1`), each gated by a capability that
 //! `config.toml` grants. There is no WASI.
 //!
-//! The types here are the host's own, independent of any WIT version: each version's adapter (`v0_1`)
+//! The host implements `domain::plugin_api::Plugins`, the contract the domain calls through; the
+//! values of that contract are independent of any WIT version: each version's adapter (`v0_1`)
 //! converts between them and its generated bindings, so old plugins keep loading when the interface grows.
 
 pub mod api_version;
 pub mod build;
 mod call;
 pub mod capabilities;
+mod contract;
 pub mod engine;
-pub mod error;
 pub mod host;
 pub mod integration;
 pub mod limits;
@@ -22,15 +23,17 @@ pub mod platform;
 mod tests;
 mod v0_1;
 
+pub use crate::domain::plugin_api::{
+    CobrowseAsset, FailureKind, FieldError, HookEvent, HookEventKind, HookVisitor, Manifest,
+    PluginError, PluginKind, RenderContext, Rendered, WidgetAction,
+};
 pub use capabilities::{Capability, MemoryPluginData, PluginData};
-pub use error::{FailureKind, PluginError};
 pub use host::{Builtin, HostOptions, PluginHost, PluginInfo, PluginSource, PluginStatus};
 pub use limits::Limits;
 
 use std::sync::Arc;
 
 use crate::config::LoadedConfig;
-use crate::domain::model::{Message, PageInfo};
 use crate::plugins::capabilities::Grants;
 
 /// The built-in plugins, built from `plugins/*` into `plugins/dist` and compiled into the binary, so a
@@ -77,103 +80,4 @@ impl HostOptions {
         self.platform = Some(platform);
         self
     }
-}
-
-/// What a plugin is for. One WIT world per kind; 0.1 loads all three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PluginKind {
-    Widget,
-    Cobrowse,
-    Integration,
-}
-
-impl PluginKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PluginKind::Widget => "widget",
-            PluginKind::Cobrowse => "cobrowse",
-            PluginKind::Integration => "integration",
-        }
-    }
-}
-
-/// Who a plugin says it is and what it asks for, read once right after loading.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
-    pub name: String,
-    pub version: String,
-    pub kind: PluginKind,
-    pub api_version: String,
-    pub capabilities: Vec<String>,
-    pub description: String,
-}
-
-/// A configuration value that does not fit the plugin's schema.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// Dotted path of the field; empty for the document itself.
-    pub field: String,
-    pub message: String,
-}
-
-/// Where a widget runs, filled per request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RenderContext {
-    pub site_key: String,
-    pub base_url: String,
-    pub ws_url: String,
-}
-
-/// What a widget plugin renders: the self-contained loader script, its styles, optional markup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub script: String,
-    pub style: String,
-    pub markup: Option<String>,
-}
-
-/// What the host knows about a visitor when it calls a widget's `on-visitor-event` hook.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HookVisitor {
-    pub site_key: String,
-    pub visitor_id: String,
-    pub page: Option<PageInfo>,
-    /// The visitor's open conversation, if any.
-    pub conversation_id: Option<String>,
-    pub agents_online: u32,
-    pub agents_available: u32,
-}
-
-/// Something that happened to a visitor, as a widget hook sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HookEventKind {
-    /// The widget connected from a page.
-    Connected,
-    /// The visitor's first message opened this conversation.
-    ConversationStarted(String),
-    MessageCreated(Message),
-    ConversationClosed(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HookEvent {
-    pub visitor: HookVisitor,
-    pub kind: HookEventKind,
-}
-
-/// What a widget asks the host to do after an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WidgetAction {
-    /// Post a system message into the visitor's conversation.
-    SystemMessage(String),
-}
-
-/// The browser scripts a co-browse plugin serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CobrowseAsset {
-    /// For the visitor's page, loaded once a session starts.
-    Recorder,
-    /// For the agent console.
-    Viewer,
 }

@@ -14,6 +14,7 @@ mod leases;
 mod links;
 mod logins;
 mod mail;
+pub mod migrate;
 pub mod migrations;
 mod outbox;
 mod overrides;
@@ -33,13 +34,13 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, Statement, TransactionTrait,
 };
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
 pub use conversations::{AppendOutcome, NewMessage};
 pub use customers::SavedCustomer;
 pub use deliveries::{AttemptRecord, ClaimedDelivery, NextStep};
 pub use mail::{ClaimedMail, MailAttempt, MailNext};
+pub use migrate::MigrateError;
 pub use outbox::PluginDeliveryError;
 pub use plugin_events::{PluginCursor, StoredEvent};
 pub use retention::Pruned;
@@ -113,9 +114,9 @@ impl Store {
         })
     }
 
-    /// Applies every pending migration.
-    pub async fn migrate(&self) -> StoreResult<()> {
-        migrations::Migrator::up(&self.db, None).await?;
+    /// Applies every pending migration, each in its own transaction, in version order.
+    pub async fn migrate(&self) -> Result<(), migrate::MigrateError> {
+        migrate::run(&self.db).await?;
         Ok(())
     }
 

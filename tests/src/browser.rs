@@ -200,6 +200,15 @@ impl Browser {
             .with_context(|| format!("{}: cannot open {url}", self.name))
     }
 
+    /// Resizes the window: a phone's width, a short laptop screen. Headless, the viewport is the
+    /// whole window.
+    pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .with_context(|| format!("{}: cannot resize to {width}x{height}", self.name))
+    }
+
     pub async fn current_url(&self) -> Result<String> {
         Ok(self.client.current_url().await?.to_string())
     }

@@ -389,9 +389,17 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(url: &str, cookie: Option<&str>) -> Result<Self> {
+        match cookie {
+            Some(cookie) => Self::connect_with(url, &[("cookie", cookie)]).await,
+            None => Self::connect_with(url, &[]).await,
+        }
+    }
+
+    /// Connects sending these request headers (a browser's `User-Agent`, `Accept-Language`, a cookie).
+    pub async fn connect_with(url: &str, headers: &[(&'static str, &str)]) -> Result<Self> {
         let mut request = url.into_client_request()?;
-        if let Some(cookie) = cookie {
-            request.headers_mut().insert("cookie", cookie.parse()?);
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse()?);
         }
         let (stream, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Self { stream })

@@ -135,7 +135,7 @@ pub fn admin_token_on(binary: &Path, dir: &Path, database_url: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
-fn sqlite_url(dir: &Path) -> String {
+pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("natter.db").display())
 }
 

@@ -71,13 +71,23 @@ async fn the_console_opened_through_an_agent_chat_url_shows_the_visitor_and_repl
         url.ends_with(&format!("/agent/#conversation={conversation_id}")),
         "landed in the conversation: {url}"
     );
+    // Opening the link took the conversation from the queue: it is the agent's now, on screen and
+    // over REST.
     agent
         .wait_js(
-            "the conversation is listed in the queue and selected",
-            "const b = document.querySelector('[data-testid=list-queue] [data-testid=conversation-item][data-conversation-id=\"' + arguments[0] + '\"]'); return b && b.getAttribute('aria-current') === 'true';",
+            "the conversation is listed as assigned to the agent and selected",
+            "const b = document.querySelector('[data-testid=list-mine] [data-testid=conversation-item][data-conversation-id=\"' + arguments[0] + '\"]'); return b && b.getAttribute('aria-current') === 'true' && document.querySelector('[data-testid=conversation-assignee]').textContent === 'Assigned to you';",
             vec![json!(conversation_id)],
         )
         .await;
+    let rest = api
+        .get(&format!("/api/v1/conversations/{conversation_id}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest["conversation"]["assignee_id"].as_str(),
+        Some(agent_id.as_str())
+    );
     agent
         .wait_js(
             "the socket is connected",
@@ -366,6 +376,9 @@ async fn wait_for_status(api: &Api, agent_id: &str, status: &str) {
     .await;
 }
 
+/// The console's details pane, once its page is `arguments[0]`: title, browser, language.
+const DETAILS: &str = "const url = document.querySelector('[data-testid=detail-page-url]'); if (!url || url.textContent !== arguments[0]) return null; const title = document.querySelector('[data-testid=detail-page-title]'); return { title: title ? title.textContent : null, browser: document.querySelector('[data-testid=detail-browser]').textContent, language: document.querySelector('[data-testid=detail-language]').textContent };";
+
 /// `document.querySelector('natter-widget').shadowRoot.querySelector(css)`, or null.
 const IN_WIDGET: &str = "const h = document.querySelector('natter-widget'); return h && h.shadowRoot ? h.shadowRoot.querySelector(arguments[0]) : null;";
 
@@ -436,6 +449,23 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
             vec![],
         )
         .await;
+    // Nobody is online and this server has no mail, so no offline form: the widget offers chat and
+    // says it will be answered later, and nothing else.
+    let offline = visitor
+        .wait_js(
+            "the status says the chat is answered later",
+            "const r = document.querySelector('natter-widget').shadowRoot; const s = r.querySelector('[data-testid=natter-status]'); return !s.hidden && s.dataset.offer === 'later' ? { text: s.textContent, form: !!r.querySelector('[data-testid=natter-offline]:not([hidden])') } : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        offline,
+        json!({"text": "Nobody is online right now. Write to us anyway: we'll answer here as soon as someone is back.", "form": false})
+    );
+    visitor
+        .screenshot("nobody-online-answer-later")
+        .await
+        .unwrap();
     input.send_keys("Hi, where is my order?").await.unwrap();
     input.send_keys(&Key::Enter.to_string()).await.unwrap();
     visitor
@@ -445,6 +475,15 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
             vec![],
         )
         .await;
+    // Without mail there is no transcript to offer either, conversation or not.
+    let transcript = visitor
+        .js(
+            "return document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-transcript]').getClientRects().length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(transcript, 0, "no transcript control without mail");
     visitor.screenshot("visitor-wrote").await.unwrap();
 
     // An agent chat URL for that visitor's customer, opened in a second browser.
@@ -467,6 +506,35 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
             vec![json!("Hi, where is my order?")],
         )
         .await;
+    // An agent is available now: the widget's status line goes away.
+    visitor
+        .wait_js(
+            "the widget no longer says nobody is online",
+            "const s = document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-status]'); return s.hidden && s.dataset.state === 'online';",
+            vec![],
+        )
+        .await;
+
+    // The details pane: the page the visitor is on, their browser and language.
+    let language = visitor
+        .js("return navigator.language;", vec![])
+        .await
+        .unwrap();
+    let details = agent
+        .wait_js(
+            "the details pane shows the visitor's page, browser and language",
+            DETAILS,
+            vec![json!(host.url)],
+        )
+        .await;
+    assert_eq!(details["title"], "Shop", "{details}");
+    assert_eq!(details["language"], language, "{details}");
+    let browser_name = details["browser"].as_str().unwrap();
+    assert!(
+        browser_name.starts_with("Chrome ") && browser_name.ends_with(" on Linux"),
+        "{details}"
+    );
+    agent.screenshot("details-pane").await.unwrap();
 
     // A hostile message from the widget is text on both sides.
     input.send_keys(HOSTILE).await.unwrap();
@@ -520,7 +588,175 @@ async fn a_visitor_on_a_host_page_chats_through_the_widget_with_the_console() {
     agent.screenshot("console-replied").await.unwrap();
     visitor.screenshot("widget-got-reply").await.unwrap();
 
+    // The visitor goes to another page: the details pane follows, live.
+    let next_page = format!("{}?page=checkout", host.url);
+    visitor.goto(&next_page).await.unwrap();
+    agent
+        .wait_js(
+            "the details pane shows the visitor's new page",
+            DETAILS,
+            vec![json!(next_page)],
+        )
+        .await;
+
     agent.close().await.unwrap();
+    visitor.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn answering_from_the_queue_assigns_the_conversation_to_the_agent() {
+    let Some(tools) = tools_or_skip("reply_assigns") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("reply_assigns").unwrap();
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let agent_id = api.create_agent("mae").await;
+    let (status, _) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/agents/{agent_id}/password"),
+            Some(json!({"password": "a long enough secret"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let (mut visitor, conversation_id, _) = visitor_writes(&server, "Is anyone there?").await;
+
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let browser = driver.browser("agent", &artifacts).await.unwrap();
+    browser.goto(&server.url("/agent/")).await.unwrap();
+    sign_in(&browser, "mae@example.com", "a long enough secret").await;
+    let item =
+        format!("[data-testid=conversation-item][data-conversation-id=\"{conversation_id}\"]");
+    browser
+        .click(
+            "the conversation in the queue",
+            &format!("[data-testid=list-queue] {item}"),
+        )
+        .await;
+    browser
+        .wait_js(
+            "the conversation opens, waiting in the queue",
+            "return document.querySelector('[data-testid=conversation-assignee]').textContent === 'Waiting in the queue';",
+            vec![],
+        )
+        .await;
+    browser.screenshot("waiting-in-the-queue").await.unwrap();
+
+    let input = browser
+        .wait_for("the reply box", "[data-testid=reply-input]")
+        .await;
+    input.send_keys("Yes, I am here.").await.unwrap();
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    visitor.expect_message("Yes, I am here.").await;
+    browser
+        .wait_js(
+            "the console shows the conversation assigned to the agent",
+            "return document.querySelector('[data-testid=list-mine] ' + arguments[0]) !== null && document.querySelector('[data-testid=conversation-assignee]').textContent === 'Assigned to you';",
+            vec![json!(item)],
+        )
+        .await;
+    let rest = api
+        .get(&format!("/api/v1/conversations/{conversation_id}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest["conversation"]["assignee_id"].as_str(),
+        Some(agent_id.as_str()),
+        "REST agrees"
+    );
+    browser.screenshot("assigned-by-answering").await.unwrap();
+
+    browser.close().await.unwrap();
+    visitor.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_open_chat_fills_the_screen() {
+    let Some(tools) = tools_or_skip("widget_phone") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("widget_phone").unwrap();
+    let server = TestServer::start().await;
+    let site = server.site_key().await;
+    let host = HostPage::serve(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Shop</title></head>
+<body style="font-family: sans-serif; margin: 1rem"><h1>The shop</h1><p>Tea, coffee and cups.</p>
+<script src="{}/widget.js?site={site}" async></script></body></html>"#,
+        server.base
+    ))
+    .await
+    .unwrap();
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let visitor = driver.browser("visitor", &artifacts).await.unwrap();
+    visitor.resize(375, 812).await.unwrap();
+    visitor.goto(&host.url).await.unwrap();
+
+    // Closed: the launcher keeps the same distance from the right and the bottom edge.
+    let margins = visitor
+        .wait_js(
+            "the launcher shows",
+            "const h = document.querySelector('natter-widget'); const b = h && h.shadowRoot && h.shadowRoot.querySelector('[data-testid=natter-launcher]'); if (!b || !b.getClientRects().length) return null; const r = b.getBoundingClientRect(); return { right: innerWidth - r.right, bottom: innerHeight - r.bottom, width: innerWidth };",
+            vec![],
+        )
+        .await;
+    assert_eq!(margins["width"], 375, "a phone's viewport: {margins}");
+    assert_eq!(margins["right"], margins["bottom"], "{margins}");
+    visitor.screenshot("phone-closed").await.unwrap();
+
+    visitor
+        .element_from(
+            "the launcher",
+            IN_WIDGET,
+            vec![json!("[data-testid=natter-launcher]")],
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    // Open: the window is the whole viewport, edge to edge, and the input is on screen.
+    let geometry = visitor
+        .wait_js(
+            "the chat window is open",
+            "const r = document.querySelector('natter-widget').shadowRoot; const w = r.querySelector('[data-testid=natter-window]'); if (w.hidden) return null; const b = w.getBoundingClientRect(); const i = r.querySelector('[data-testid=natter-input]').getBoundingClientRect(); return { window: [b.left, b.top, b.width, b.height], viewport: [0, 0, innerWidth, innerHeight], input_bottom: i.bottom, radius: getComputedStyle(w).borderTopLeftRadius, launcher: r.querySelector('[data-testid=natter-launcher]').getClientRects().length };",
+            vec![],
+        )
+        .await;
+    assert_eq!(geometry["window"], geometry["viewport"], "{geometry}");
+    assert_eq!(geometry["radius"], "0px", "no floating card: {geometry}");
+    assert_eq!(
+        geometry["launcher"], 0,
+        "the header's close button replaces it"
+    );
+    assert!(
+        geometry["input_bottom"].as_f64().unwrap() <= geometry["viewport"][3].as_f64().unwrap(),
+        "{geometry}"
+    );
+    visitor.screenshot("phone-open").await.unwrap();
+
+    // The header's close button closes it again; the launcher comes back.
+    visitor
+        .element_from(
+            "the close button",
+            IN_WIDGET,
+            vec![json!("[data-testid=natter-close]")],
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    visitor
+        .wait_js(
+            "the launcher is back",
+            "const r = document.querySelector('natter-widget').shadowRoot; return r.querySelector('[data-testid=natter-window]').hidden && r.querySelector('[data-testid=natter-launcher]').getClientRects().length > 0;",
+            vec![],
+        )
+        .await;
+
     visitor.close().await.unwrap();
     server.stop().await;
 }

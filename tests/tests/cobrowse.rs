@@ -13,10 +13,11 @@ const PASSWORD: &str = "hunter2-Secret!";
 const CARD: &str = "4111111111111111";
 
 /// A checkout page: a normal field the page reacts to, a password, a card number, a button that counts
-/// clicks.
+/// clicks, and an inline `<style>` the replay must keep.
 fn host_page(server: &TestServer, site: &str) -> String {
     format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title></head>
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Checkout</title>
+<style>h1 {{ color: rgb(190, 18, 60); letter-spacing: 4px; }}</style></head>
 <body style="font-family: sans-serif; margin: 2rem">
 <h1>Checkout</h1>
 <form onsubmit="return false">
@@ -192,6 +193,18 @@ async fn an_agent_co_browses_a_visitors_form_with_consent_masking_and_granted_co
             vec![json!("[data-testid=natter-cobrowse-consent]")],
         )
         .await;
+    // Allow is the filled button in the widget's colour, Decline the plain one.
+    let buttons = visitor
+        .js(
+            "const r = document.querySelector('natter-widget').shadowRoot; const s = (t) => getComputedStyle(r.querySelector('[data-testid=natter-cobrowse-' + t + ']')); const a = s('allow'), d = s('decline'); return { allow: [a.backgroundColor, a.color, a.fontWeight], decline: [d.backgroundColor, d.fontWeight] };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        buttons,
+        json!({"allow": ["rgb(37, 99, 235)", "rgb(255, 255, 255)", "600"], "decline": ["rgb(255, 255, 255)", "400"]})
+    );
     visitor.screenshot("consent-asked").await.unwrap();
     visitor
         .element_from(
@@ -236,6 +249,48 @@ async fn an_agent_co_browses_a_visitors_form_with_consent_masking_and_granted_co
             vec![],
         )
         .await;
+    // The page's inline <style> reaches the replay (its frame's policy allows inline styles).
+    let styled = agent
+        .wait_js(
+            "the replay applies the page's inline style",
+            "const d = window.NatterConsoleCobrowse.viewer().document(); const s = d.defaultView.getComputedStyle(d.querySelector('h1')); return s.color === 'rgb(190, 18, 60)' ? [s.color, s.letterSpacing] : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(styled, json!(["rgb(190, 18, 60)", "4px"]));
+    // With the replay open the messages keep a usable height and the reply box stays on screen (in this
+    // window the list used to shrink to about 30 px, the reply box below the fold).
+    let layout = agent
+        .js(
+            "const m = document.querySelector('[data-testid=messages]').getBoundingClientRect(); const r = document.querySelector('[data-testid=reply-form]').getBoundingClientRect(); const f = document.querySelector('[data-testid=cobrowse-frame]').getBoundingClientRect(); return { messages: m.height, replay: f.height, reply_bottom: r.bottom, viewport: innerHeight };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(layout["messages"].as_f64().unwrap() >= 120.0, "{layout}");
+    assert!(layout["replay"].as_f64().unwrap() >= 200.0, "{layout}");
+    assert!(
+        layout["reply_bottom"].as_f64().unwrap() <= layout["viewport"].as_f64().unwrap(),
+        "{layout}"
+    );
+    // Control needs the visitor's grant, and the console says so.
+    let hint = agent
+        .js(
+            "const h = document.querySelector('[data-testid=cobrowse-hint]'); return { shown: !h.hidden && h.getClientRects().length > 0, text: h.textContent, mode_disabled: document.querySelector('[data-testid=cobrowse-mode]').disabled };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hint["shown"], true, "{hint}");
+    assert_eq!(hint["mode_disabled"], true, "{hint}");
+    assert!(
+        hint["text"]
+            .as_str()
+            .unwrap()
+            .contains("the visitor must allow it"),
+        "{hint}"
+    );
+    agent.screenshot("replay-open").await.unwrap();
 
     // The visitor types; the page reacts; the agent sees the text and the change, never the secrets.
     visitor.click("the name field", "#name").await;
@@ -299,11 +354,18 @@ async fn an_agent_co_browses_a_visitors_form_with_consent_masking_and_granted_co
         .unwrap();
     panel(&agent, "the console shows control granted", "active", true).await;
     agent
+        .wait_js(
+            "the hint is gone once control is granted",
+            "return document.querySelector('[data-testid=cobrowse-hint]').hidden;",
+            vec![],
+        )
+        .await;
+    agent
         .click("the control mode", "[data-testid=cobrowse-mode]")
         .await;
     agent
         .js(
-            "const stage = document.querySelector('[data-testid=cobrowse-stage]'); const iframe = stage.querySelector('iframe');
+            "const stage = document.querySelector('[data-testid=cobrowse-frame]').contentDocument.querySelector('[data-testid=cobrowse-stage]'); const iframe = stage.querySelector('iframe');
              const b = iframe.contentDocument.querySelector('#order').getBoundingClientRect(); const f = iframe.getBoundingClientRect();
              const scale = f.width / (iframe.offsetWidth || f.width);
              stage.querySelector('[data-testid=cobrowse-glass]').dispatchEvent(new MouseEvent('click', { bubbles: true,
@@ -487,6 +549,11 @@ async fn the_server_filters_what_a_recorder_sends_and_guards_control() {
     assert_eq!(
         (state["status"].as_str(), state["session_id"].as_str()),
         (Some("active"), Some(session.as_str()))
+    );
+    // The console's hint reads whether the visitor can grant control at all.
+    assert_eq!(
+        state["control_allowed"], request["allow_control"],
+        "{state}"
     );
     late.send(json!({"type": "cobrowse_snapshot", "conversation_id": conversation_id}))
         .await;

@@ -364,7 +364,8 @@ async fn the_password_command_sets_a_password_by_email() {
 #[tokio::test]
 async fn console_routes_need_a_session() {
     let server = TestServer::start().await;
-    for path in ["/agent/api/me", "/agent/api/agents"] {
+    let visitor = format!("/agent/api/visitors/{}", uuid::Uuid::now_v7());
+    for path in ["/agent/api/me", "/agent/api/agents", visitor.as_str()] {
         let response = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
         let forged = client()
@@ -377,5 +378,97 @@ async fn console_routes_need_a_session() {
     }
     let page = client().get(server.url("/agent")).send().await.unwrap();
     assert_eq!(page.headers()["location"], "/agent/");
+    server.stop().await;
+}
+
+/// The console keeps its strict policy; only the co-browse replay frame allows inline styles (the
+/// visitor's page needs them), and still runs scripts from this server only.
+#[tokio::test]
+async fn only_the_replay_frame_allows_inline_styles() {
+    let server = TestServer::start().await;
+    let policy = |path: &'static str| {
+        let url = server.url(path);
+        async move {
+            let page = client().get(url).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "{path}");
+            page.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let console = policy("/agent/").await;
+    assert!(console.contains("style-src 'self';"), "{console}");
+    assert!(!console.contains("unsafe-inline"), "{console}");
+    let replay = policy("/agent/replay").await;
+    assert!(
+        replay.contains("style-src 'self' 'unsafe-inline';"),
+        "{replay}"
+    );
+    assert!(replay.contains("script-src 'self';"), "{replay}");
+    assert!(replay.contains("frame-ancestors 'self'"), "{replay}");
+    server.stop().await;
+}
+
+/// The details pane's source: where a connected visitor is, which browser and language; nothing once
+/// they left.
+#[tokio::test]
+async fn the_console_reads_where_a_visitor_is_now() {
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    agent_with_password(&api, "ada").await;
+    let cookie = session_of(&sign_in_json(&server, "ada@example.com", PASSWORD).await);
+    let site = server.site_key().await;
+    let mut socket = Ws::connect_with(
+        &format!("{}/ws/visitor?site={site}", server.ws_base),
+        &[
+            ("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+            ("accept-language", "de-DE,de;q=0.9"),
+        ],
+    )
+    .await
+    .unwrap();
+    socket
+        .send(json!({"type": "hello", "v": 1,
+            "page": {"url": "https://shop.test/cart", "title": "Cart", "referrer": ""}}))
+        .await;
+    let welcome = socket.expect("welcome").await;
+    assert_eq!(welcome["mail"], false, "no mail on this server");
+    let visitor = welcome["visitor_id"].as_str().unwrap().to_string();
+    let read = || {
+        let url = server.url(&format!("/agent/api/visitors/{visitor}"));
+        let cookie = cookie.clone();
+        async move {
+            let response = client()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let now = read().await;
+    assert_eq!(now["online"], true, "{now}");
+    assert_eq!(now["page_url"], "https://shop.test/cart");
+    assert_eq!(now["page_title"], "Cart");
+    assert_eq!(now["browser"], "Chrome 131 on Windows");
+    assert_eq!(
+        now["language"], "de-DE",
+        "from Accept-Language when hello has none"
+    );
+
+    socket.close().await;
+    natter_tests::wait_until("the visitor is gone", natter_tests::WAIT, || {
+        let read = read();
+        async move { read.await["online"] == false }
+    })
+    .await;
+    let gone = read().await;
+    assert!(
+        gone["page_url"].is_null() && gone["browser"].is_null(),
+        "{gone}"
+    );
     server.stop().await;
 }

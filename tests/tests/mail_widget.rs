@@ -1,6 +1,6 @@
 //! The widget's mail in a real browser (headless Chromium) on a host page of another origin, with a
-//! real SMTP server: the offline form when nobody is available and when the rules say the team is
-//! away (even with an agent available), and a visitor having the transcript mailed to them.
+//! real SMTP server: the offline form, instead of chat, when nobody is available and when the rules say
+//! the team is away (even with an agent available), and a visitor having the transcript mailed to them.
 //!
 //! Without Chromium this test prints why and passes, except in CI (`CI=true`), where it fails.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -11,6 +11,9 @@ use natter_tests::{DataDir, TestServer};
 use serde_json::json;
 
 const IN_WIDGET: &str = "const h = document.querySelector('natter-widget'); return h && h.shadowRoot ? h.shadowRoot.querySelector(arguments[0]) : null;";
+/// What the widget offers while nobody can chat: `offer` (`form` or `later`), whether the chat input
+/// shows, and the status line.
+const OFFER: &str = "const r = document.querySelector('natter-widget').shadowRoot; const s = r.querySelector('[data-testid=natter-status]'); return { offer: s.dataset.offer, chat: r.querySelector('[data-testid=natter-input]').getClientRects().length > 0, status: s.textContent };";
 const VISIBLE_IN_WIDGET: &str = "const h = document.querySelector('natter-widget'); const e = h && h.shadowRoot && h.shadowRoot.querySelector(arguments[0]); return !!e && e.getClientRects().length > 0;";
 
 #[tokio::test]
@@ -28,16 +31,20 @@ async fn a_visitor_leaves_an_offline_message_that_reaches_the_inbox() {
     let visitor = driver.browser("visitor", &artifacts).await.unwrap();
     visitor.goto(&host.url).await.unwrap();
     click_in_widget(&visitor, "the launcher", "[data-testid=natter-launcher]").await;
-    // Nobody is connected: the window offers the form.
+    // Nobody is connected and the server mails: the form replaces the chat input, one offer only.
     visitor
         .wait_js(
             "the offline form is offered",
             VISIBLE_IN_WIDGET,
-            vec![json!("[data-testid=natter-offline-open]")],
+            vec![json!("[data-testid=natter-offline]")],
         )
         .await;
+    let offer = visitor.js(OFFER, vec![]).await.unwrap();
+    assert_eq!(
+        offer,
+        json!({"offer": "form", "chat": false, "status": "We're offline right now. Leave a message and we'll get back to you."})
+    );
     visitor.screenshot("offered").await.unwrap();
-    click_in_widget(&visitor, "the offer", "[data-testid=natter-offline-open]").await;
     for (field, value) in [
         ("name", "Grace Hopper"),
         ("email", "grace@example.org"),
@@ -60,6 +67,16 @@ async fn a_visitor_leaves_an_offline_message_that_reaches_the_inbox() {
             vec![json!("[data-testid=natter-offline-sent]")],
         )
         .await;
+    // Sent: the conversation goes on as chat, which says it is answered later.
+    let after = visitor
+        .wait_js(
+            "the chat input is back",
+            "const r = document.querySelector('natter-widget').shadowRoot; return r.querySelector('[data-testid=natter-input]').getClientRects().length > 0 ? true : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(after, json!(true));
+    assert_eq!(visitor.js(OFFER, vec![]).await.unwrap()["offer"], "later");
     visitor.screenshot("sent").await.unwrap();
 
     let mails = sink
@@ -178,8 +195,8 @@ async fn outside_opening_hours_with_when_closed_away_the_form_replaces_the_chat(
         .await
         .unwrap();
     assert_eq!(chat_input, json!(false), "no chat is offered while away");
+    assert_eq!(visitor.js(OFFER, vec![]).await.unwrap()["offer"], "form");
     visitor.screenshot("away").await.unwrap();
-    click_in_widget(&visitor, "the offer", "[data-testid=natter-offline-open]").await;
     for (field, value) in [
         ("name", "Night Owl"),
         ("email", "owl@example.org"),
@@ -226,7 +243,19 @@ async fn a_visitor_has_the_transcript_mailed_to_the_address_they_give() {
     let artifacts = Artifacts::for_test("transcript_request").unwrap();
     let sink = SmtpSink::start().await;
     let server = mail_server(&sink).await;
+    let api = server.admin().await;
     let site = server.site_key().await;
+    // An agent is available, so the widget offers chat (nobody available would offer the form).
+    let (mut other, _) = server.visitor(&site, None, None).await;
+    other
+        .send(json!({"type": "message", "body": "hi", "client_id": "o-1"}))
+        .await;
+    let conversation = other.expect("ack").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, cookie) = server.agent_session(&api, "ines", &conversation).await;
+    let (_agent, _) = server.agent(&cookie, json!([])).await;
     let host = HostPage::serve(host_html(&server, &site)).await.unwrap();
     let driver = Chromedriver::start(&tools).await.unwrap();
     let visitor = driver.browser("visitor", &artifacts).await.unwrap();

@@ -410,8 +410,8 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         .send("GET", "/api/v1/conversations/not-a-uuid", None)
         .await
         .unwrap();
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_request");
     let (status, _) = api
         .send(
             "GET",
@@ -453,5 +453,67 @@ async fn health_and_request_ids() {
     assert!(response.headers().contains_key("x-request-id"));
     let ready = reqwest::get(server.url("/readyz")).await.unwrap();
     assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+    server.stop().await;
+}
+
+/// Answering takes a conversation from the queue: a reply posted as an agent assigns an unassigned
+/// conversation to that agent; an assigned one keeps its assignee, whoever answers.
+#[tokio::test]
+async fn a_reply_as_an_agent_assigns_a_queued_conversation_and_keeps_an_assigned_one() {
+    let server = TestServer::start().await;
+    let site = server.site_key().await;
+    let api = server.admin().await;
+    let queued = open_conversation(&server, &site, "anyone?").await;
+    let routed = open_conversation(&server, &site, "for Bo").await;
+    let ann = api.create_agent("ann").await;
+    let bo = api.create_agent("bo").await;
+    api.post(
+        &format!("/api/v1/conversations/{routed}/assign"),
+        json!({"agent_id": bo}),
+    )
+    .await
+    .unwrap();
+
+    for conversation in [&queued, &routed] {
+        let (status, posted) = api
+            .send(
+                "POST",
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                Some(json!({"agent_id": ann, "body": "Ann here."})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{posted}");
+    }
+    let assignee = |conversation: Value| conversation["conversation"]["assignee_id"].clone();
+    assert_eq!(
+        assignee(
+            api.get(&format!("/api/v1/conversations/{queued}"))
+                .await
+                .unwrap()
+        ),
+        json!(ann),
+        "answering from the queue assigns"
+    );
+    assert_eq!(
+        assignee(
+            api.get(&format!("/api/v1/conversations/{routed}"))
+                .await
+                .unwrap()
+        ),
+        json!(bo),
+        "an assigned conversation keeps its assignee"
+    );
+    let mine = api
+        .get(&format!("/api/v1/conversations?assignee={ann}"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [queued.as_str()]);
     server.stop().await;
 }

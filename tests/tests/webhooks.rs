@@ -600,3 +600,55 @@ async fn the_secret_is_shown_once_rotated_on_request_and_needs_the_webhook_scope
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
 }
+
+/// Answering takes a queued conversation; two agents answering at the same moment must not both take
+/// it: exactly one `conversation.assigned`, naming the agent REST shows as the assignee, before both
+/// replies.
+#[tokio::test]
+async fn two_agents_answering_a_queued_conversation_at_once_assign_it_once() {
+    let server = server_with(|_| {}).await;
+    let site = server.site_key().await;
+    let api = server.admin().await;
+    let receiver = Receiver::start().await;
+    receiver
+        .subscribe(&api, &["message.created", "conversation.assigned"])
+        .await;
+    let (_visitor, conversation) = visitor_writes(&server, &site, "Who takes this?").await;
+    let ann = api.create_agent("ann").await;
+    let bo = api.create_agent("bo").await;
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let (first, second) = tokio::join!(
+        api.post(&path, json!({"agent_id": ann, "body": "Ann here."})),
+        api.post(&path, json!({"agent_id": bo, "body": "Bo here."})),
+    );
+    first.unwrap();
+    second.unwrap();
+
+    let got = receiver
+        .wait_for(
+            "the visitor's message and both replies",
+            DELIVERY_WAIT,
+            |r| of_type(r, "message.created").len() == 3,
+        )
+        .await;
+    let assigned = of_type(&got, "conversation.assigned");
+    assert_eq!(assigned.len(), 1, "taken once");
+    let winner = assigned[0].body["data"]["assigneeId"].clone();
+    assert!(winner == json!(ann) || winner == json!(bo), "{winner}");
+    let stored = api
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await
+        .unwrap();
+    assert_eq!(stored["conversation"]["assignee_id"], winner);
+    let kinds: Vec<&str> = got.iter().map(Received::event_type).collect();
+    assert_eq!(
+        kinds,
+        [
+            "message.created",
+            "conversation.assigned",
+            "message.created",
+            "message.created"
+        ]
+    );
+    server.stop().await;
+}

@@ -22,6 +22,7 @@
     seen: {},                   // id -> highest seq the agent has looked at (kept per agent)
     visitorRead: new Map(),     // id -> seq the visitor has read up to
     typing: new Map(),          // id -> timer hiding the indicator
+    visitorShown: null,         // visitor id whose page, browser and language the details pane shows
     current: null,
     wantedStatus: "available",
     counts: null,
@@ -205,6 +206,7 @@
         loadAgents();
         break;
       case "error": onError(f); break;
+      case "visitor": fillVisitor(f); break;
       default:
         // Co-browse frames go to the co-browse panel (cobrowse.js).
         if (f.type.indexOf("cobrowse_") === 0 && window.NatterConsoleCobrowse) { window.NatterConsoleCobrowse.handle(f); }
@@ -215,6 +217,8 @@
   function onWelcome(f) {
     welcomed = true;
     retry = 0;
+    // `visitor` frames sent while the socket was down are lost: ask again for the one on screen.
+    state.visitorShown = null;
     setConnection("connected", "Connected");
     state.me = f.agent;
     renderMe();
@@ -639,12 +643,14 @@
     const c = state.conversations.get(state.current);
     const set = (id, text, title) => { $(id).textContent = text; if (title) { $(id).title = title; } };
     if (!c) {
-      ["detail-customer", "detail-name", "detail-email", "detail-labels", "detail-visitor", "detail-status", "detail-assignee", "detail-started", "detail-activity", "detail-count"].forEach((id) => set(id, "—"));
+      ["detail-customer", "detail-name", "detail-email", "detail-labels", "detail-visitor", "detail-page", "detail-browser", "detail-language", "detail-status", "detail-assignee", "detail-started", "detail-activity", "detail-count"].forEach((id) => set(id, "—"));
+      state.visitorShown = null;
       return;
     }
     set("detail-customer", shortId(c.customer_id), c.customer_id);
     renderCustomer(c.customer_id);
     set("detail-visitor", shortId(c.visitor_id), c.visitor_id);
+    renderVisitor(c.visitor_id);
     set("detail-status", c.status === "open" ? "Open" : "Closed");
     set("detail-assignee", c.assignee_id ? agentName(c.assignee_id) : "Queue");
     set("detail-started", clock(c.created_at));
@@ -670,6 +676,41 @@
     } catch (e) {
       // The details pane stays usable without them.
     }
+  }
+
+  // Where the visitor is now: asked for when a conversation is shown, then kept current by the
+  // socket's `visitor` frames (sent while the visitor has an open conversation).
+  async function renderVisitor(visitorId) {
+    if (state.visitorShown === visitorId) { return; }
+    state.visitorShown = visitorId;
+    fillVisitor({ visitor_id: visitorId, online: false, loading: true });
+    try {
+      fillVisitor(await getJson("/agent/api/visitors/" + encodeURIComponent(visitorId)));
+    } catch (e) {
+      // The details pane stays usable without it.
+    }
+  }
+
+  function fillVisitor(v) {
+    if (state.visitorShown !== v.visitor_id) { return; }
+    const page = $("detail-page");
+    page.textContent = "";
+    page.removeAttribute("title");
+    page.dataset.online = String(!!v.online);
+    if (v.loading) {
+      page.textContent = "…";
+    } else if (!v.online) {
+      page.textContent = "Not on the site now";
+    } else if (v.page_url) {
+      // Shown as text: the address is the visitor's to write, so it is never made a live link here.
+      page.title = v.page_url;
+      if (v.page_title) { page.appendChild(el("span", { "data-testid": "detail-page-title" }, v.page_title)); }
+      page.appendChild(el("span", { class: "detail-url muted", "data-testid": "detail-page-url" }, v.page_url));
+    } else {
+      page.textContent = "—";
+    }
+    $("detail-browser").textContent = (v.online && v.browser) || "—";
+    $("detail-language").textContent = (v.online && v.language) || "—";
   }
 
   // ---- wiring --------------------------------------------------------------------------------

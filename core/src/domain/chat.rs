@@ -173,7 +173,8 @@ impl Chat {
         Ok(outcome)
     }
 
-    /// Stores an agent's reply in an open conversation.
+    /// Stores an agent's reply in an open conversation. Answering a conversation nobody has assigns
+    /// it to the answering agent (in the same transaction); one that is assigned keeps its assignee.
     pub async fn agent_message(
         &self,
         agent: &Agent,
@@ -190,7 +191,7 @@ impl Chat {
         )?;
         let outcome = self
             .store
-            .append_message(conversation, new, self.clock.now())
+            .append_message(conversation, new, Some(agent.id), self.clock.now())
             .await
             .map_err(|e| match e {
                 StoreError::Closed => DomainError::Conflict("conversation is closed".into()),
@@ -199,6 +200,26 @@ impl Chat {
             .ok_or(DomainError::NotFound("conversation"))?;
         self.announce(&outcome);
         Ok(outcome)
+    }
+
+    /// An agent opened a chat link into `conversation`: they take it if nobody has it, as a reply
+    /// would. Answers the conversation as it is now.
+    pub async fn agent_arrived(
+        &self,
+        conversation: ConversationId,
+        agent: AgentId,
+    ) -> Result<Conversation, DomainError> {
+        match self
+            .store
+            .claim_conversation(conversation, agent, self.clock.now())
+            .await?
+        {
+            Some(claimed) => {
+                self.announce_conversation(&claimed);
+                Ok(claimed)
+            }
+            None => self.conversation(conversation).await,
+        }
     }
 
     /// Posts a message from the system itself (not a person) into an open conversation.
@@ -210,7 +231,7 @@ impl Chat {
         let new = self.new_message(AuthorKind::System, None, None, None, body)?;
         let outcome = self
             .store
-            .append_message(conversation, new, self.clock.now())
+            .append_message(conversation, new, None, self.clock.now())
             .await
             .map_err(|e| match e {
                 StoreError::Closed => DomainError::Conflict("conversation is closed".into()),
@@ -433,7 +454,7 @@ impl Chat {
         if outcome.duplicate {
             return;
         }
-        if outcome.opened {
+        if outcome.opened || outcome.assigned {
             self.announce_conversation(&outcome.conversation);
         }
         let event = RealtimeEvent::Message(outcome.message.clone());

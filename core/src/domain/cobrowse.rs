@@ -26,8 +26,8 @@ use crate::domain::clock::Clock;
 use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, CobrowseSessionId, ConversationId, VisitorId};
 use crate::domain::model::{Agent, AuthorKind, ConversationStatus};
+use crate::domain::plugin_api::{CobrowseAsset, FieldError, PluginError, Plugins};
 use crate::domain::widget::effective_config;
-use crate::plugins::{CobrowseAsset, FieldError, PluginError, PluginHost};
 use crate::store::Store;
 
 mod across_nodes;
@@ -181,6 +181,8 @@ pub struct SessionView {
     pub status: SessionStatus,
     /// Whether the visitor lets the agent scroll, click and type.
     pub control: bool,
+    /// Whether the visitor is offered to grant control at all (`allow_remote_control`).
+    pub control_allowed: bool,
     /// Why it ended or was declined.
     pub reason: Option<String>,
 }
@@ -220,7 +222,7 @@ pub struct Cobrowse {
 struct Inner {
     chat: Chat,
     store: Store,
-    plugins: PluginHost,
+    plugins: Arc<dyn Plugins>,
     bus: Arc<dyn Bus>,
     clock: Arc<dyn Clock>,
     plugin: String,
@@ -246,7 +248,7 @@ pub enum CobrowseError {
 impl Cobrowse {
     pub fn new(
         chat: Chat,
-        plugins: PluginHost,
+        plugins: Arc<dyn Plugins>,
         clock: Arc<dyn Clock>,
         config: &crate::config::CobrowseConfig,
         tap: Option<Tap>,
@@ -301,7 +303,7 @@ impl Cobrowse {
             .widget_config(&self.inner.plugin)
             .await
             .map_err(DomainError::from)?;
-        let effective = effective_config(&self.inner.plugins, &self.inner.plugin, stored)?;
+        let effective = effective_config(self.inner.plugins.as_ref(), &self.inner.plugin, stored)?;
         Ok((effective.config, effective.version))
     }
 
@@ -330,8 +332,8 @@ impl Cobrowse {
         let generation = self
             .inner
             .plugins
-            .get(&self.inner.plugin)
-            .map_or(0, |p| p.generation());
+            .summary(&self.inner.plugin)
+            .map_or(0, |p| p.generation);
         let key = (generation, version, which);
         if let Some(script) = self.lock_assets().get(&key) {
             return Ok(script.clone());
@@ -393,6 +395,7 @@ impl Cobrowse {
             session_id: CobrowseSessionId::new(),
             status: SessionStatus::Requested,
             control: false,
+            control_allowed: settings.allow_remote_control,
             reason: None,
         };
         let request = CobrowseEvent::Request {

@@ -56,6 +56,11 @@ pub enum RealtimeEvent {
     VisibilityInputsChanged,
     /// Co-browsing: requests, session states, recorded events, guidance and control.
     Cobrowse(crate::domain::cobrowse::CobrowseEvent),
+    /// A visitor with an open conversation arrived, moved to another page (`Some`) or left (`None`).
+    VisitorContext {
+        visitor_id: VisitorId,
+        context: Option<crate::domain::live_visitors::VisitorContext>,
+    },
     /// To every subscriber of this node: live events from other nodes may have been lost (the link
     /// between nodes was down), so each socket fills what it missed from storage.
     Resync,

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::domain::plugin_api::{
+    FieldError, PlatformEvent, PluginError, PluginKind, Plugins, RouteRefusal, RouteRequest,
+    RouteResponse,
+};
 use crate::domain::widget::{EffectiveConfig, effective_config};
-use crate::plugins::integration::{PlatformEvent, RouteRefusal, RouteRequest, RouteResponse};
-use crate::plugins::{FieldError, PluginError, PluginHost, PluginKind};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,13 +27,13 @@ pub enum IntegrationError {
 #[derive(Clone)]
 pub struct Integrations {
     store: Store,
-    plugins: PluginHost,
+    plugins: Arc<dyn Plugins>,
     /// The plugin that shapes webhook bodies (`[delivery] shaper`); `None`: the envelope as is.
     shaper: Option<Arc<str>>,
 }
 
 impl Integrations {
-    pub fn new(store: Store, plugins: PluginHost, shaper: Option<&str>) -> Self {
+    pub fn new(store: Store, plugins: Arc<dyn Plugins>, shaper: Option<&str>) -> Self {
         Self {
             store,
             plugins,
@@ -43,7 +45,7 @@ impl Integrations {
     pub async fn config(&self, plugin: &str) -> Result<EffectiveConfig, IntegrationError> {
         self.integration(plugin)?;
         let stored = self.store.widget_config(plugin).await?;
-        Ok(effective_config(&self.plugins, plugin, stored)?)
+        Ok(effective_config(self.plugins.as_ref(), plugin, stored)?)
     }
 
     /// Validates `config` with the plugin, then stores it as the next version (a full replacement).
@@ -62,7 +64,11 @@ impl Integrations {
         }
         let stored = self.store.put_widget_config(plugin, &config).await?;
         tracing::info!(%plugin, version = stored.version, "plugin configuration changed");
-        Ok(effective_config(&self.plugins, plugin, Some(stored))?)
+        Ok(effective_config(
+            self.plugins.as_ref(),
+            plugin,
+            Some(stored),
+        )?)
     }
 
     /// Serves a request to one of the plugin's routes with its configuration.
@@ -109,12 +115,12 @@ impl Integrations {
     fn integration(&self, plugin: &str) -> Result<(), PluginError> {
         let loaded = self
             .plugins
-            .get(plugin)
+            .summary(plugin)
             .ok_or_else(|| PluginError::NotFound(plugin.to_string()))?;
-        if loaded.manifest().kind != PluginKind::Integration {
+        if loaded.kind != PluginKind::Integration {
             return Err(PluginError::WrongKind {
                 plugin: plugin.to_string(),
-                kind: loaded.manifest().kind.as_str(),
+                kind: loaded.kind.as_str(),
                 wanted: PluginKind::Integration.as_str(),
             });
         }

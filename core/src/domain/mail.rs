@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
-use crate::domain::model::{Agent, Conversation, Message};
+use crate::domain::model::Agent;
+use crate::domain::webhook_events::DomainEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -170,28 +171,52 @@ pub struct Contact {
     pub language: String,
 }
 
-/// Decides, while a change's transaction is open, which mails the change causes. The store asks it
-/// for every event it writes to the outbox, and writes what it answers in the same transaction.
+/// The facts the planner needs for one event; the store reads just these (no query for an event
+/// that causes no mail).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FactsWanted {
+    /// The offline-form contact this visitor sent with this client id, if not yet tied to a
+    /// conversation.
+    pub offline_contact: Option<(VisitorId, String)>,
+    /// This agent, and when they were last notified about the event's conversation.
+    pub agent: Option<AgentId>,
+}
+
+/// What the store read, inside an event's transaction, for the planner to decide on.
+#[derive(Debug, Clone, Default)]
+pub struct MailFacts {
+    pub offline_contact: Option<Contact>,
+    pub agent: Option<Agent>,
+    /// When `agent` was last sent a notification about the event's conversation.
+    pub agent_notified_at: Option<DateTime<Utc>>,
+}
+
+/// A one-time chat link a notification carries, to be written with the mail so that no mail ever
+/// carries a link that was not committed.
+#[derive(Debug, Clone)]
+pub struct NewAgentLink {
+    pub agent_id: AgentId,
+    pub conversation_id: ConversationId,
+    /// The SHA-256 of the token in the mail; the token itself is never stored.
+    pub hash: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What an event causes, as the planner decided: the store writes all of it in the event's
+/// transaction.
+#[derive(Debug, Clone, Default)]
+pub struct MailPlan {
+    pub mails: Vec<NewMail>,
+    /// Tie `MailFacts::offline_contact` to the event's conversation (so a second message does not
+    /// send the form again).
+    pub tie_offline_contact: bool,
+    pub agent_links: Vec<NewAgentLink>,
+}
+
+/// Decides, while a change's transaction is open, which mails the change causes: the mail policy.
+/// The store asks it for every event it writes to the outbox, reads the facts it wants, and writes
+/// the plan in the same transaction.
 pub trait MailPlanner: Send + Sync {
-    /// Whether the agent has a console open (then the console tells them; no mail).
-    fn agent_connected(&self, agent: AgentId) -> bool;
-    /// After a notification about a conversation, an agent gets no other about it for this long.
-    fn quiet_period(&self) -> chrono::Duration;
-    /// How long the one-time chat link in a notification works.
-    fn link_ttl(&self) -> chrono::Duration;
-    /// The mail to the inbox for a visitor's offline message.
-    fn offline_message(
-        &self,
-        contact: &Contact,
-        conversation: &Conversation,
-        message: &Message,
-    ) -> Option<NewMail>;
-    /// The mail to an agent who is away, with the one-time link (`link_token`) into the conversation.
-    fn agent_notification(
-        &self,
-        agent: &Agent,
-        conversation: &Conversation,
-        message: Option<&Message>,
-        link_token: &str,
-    ) -> Option<NewMail>;
+    fn wants(&self, event: &DomainEvent) -> FactsWanted;
+    fn plan(&self, event: &DomainEvent, facts: MailFacts, now: DateTime<Utc>) -> MailPlan;
 }

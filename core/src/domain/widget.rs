@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::plugins::{FieldError, HookEvent, PluginError, PluginHost, RenderContext, WidgetAction};
+use crate::domain::plugin_api::{
+    FieldError, HookEvent, PluginError, Plugins, RenderContext, WidgetAction,
+};
 use crate::store::{Store, StoreError};
 
 /// A widget configuration as stored: the admin's document, without defaults.
@@ -63,14 +65,14 @@ struct Cached {
 #[derive(Clone)]
 pub struct Widgets {
     store: Store,
-    plugins: PluginHost,
+    plugins: Arc<dyn Plugins>,
     plugin: Arc<str>,
     base_url: Arc<str>,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
 
 impl Widgets {
-    pub fn new(store: Store, plugins: PluginHost, plugin: &str, base_url: &str) -> Self {
+    pub fn new(store: Store, plugins: Arc<dyn Plugins>, plugin: &str, base_url: &str) -> Self {
         Self {
             store,
             plugins,
@@ -110,12 +112,12 @@ impl Widgets {
             .map_or(0, |c| c.version);
         let plugin = self
             .plugins
-            .get(&self.plugin)
+            .summary(&self.plugin)
             .ok_or_else(|| PluginError::NotFound(self.plugin.to_string()))?;
         Ok(format!(
             "\"{}-{}-v{version}\"",
-            plugin.manifest().name,
-            &plugin.digest()[..16]
+            plugin.name,
+            &plugin.digest[..16]
         ))
     }
 
@@ -173,20 +175,24 @@ impl Widgets {
         &self,
         stored: Option<StoredWidgetConfig>,
     ) -> Result<EffectiveConfig, WidgetError> {
-        Ok(effective_config(&self.plugins, &self.plugin, stored)?)
+        Ok(effective_config(
+            self.plugins.as_ref(),
+            &self.plugin,
+            stored,
+        )?)
     }
 }
 
 /// A plugin's configuration in force: `stored` over the defaults of the plugin's schema.
 pub(crate) fn effective_config(
-    plugins: &PluginHost,
+    plugins: &dyn Plugins,
     name: &str,
     stored: Option<StoredWidgetConfig>,
 ) -> Result<EffectiveConfig, PluginError> {
     let plugin = plugins
-        .get(name)
+        .summary(name)
         .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
-    let schema: Value = serde_json::from_str(plugin.config_schema()).unwrap_or(Value::Null);
+    let schema: Value = serde_json::from_str(&plugin.config_schema).unwrap_or(Value::Null);
     let mut config = defaults(&schema);
     let stored_doc = stored
         .as_ref()

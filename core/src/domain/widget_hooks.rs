@@ -8,8 +8,8 @@ use crate::domain::DomainError;
 use crate::domain::chat::{Chat, ChatEvent, ChatObserver};
 use crate::domain::ids::{ConversationId, SiteId, VisitorId};
 use crate::domain::model::{Conversation, ConversationStatus, PageInfo};
+use crate::domain::plugin_api::{HookEvent, HookEventKind, HookVisitor, WidgetAction};
 use crate::domain::widget::Widgets;
-use crate::plugins::{HookEvent, HookEventKind, HookVisitor, WidgetAction};
 
 pub struct WidgetHooks {
     widgets: Widgets,

@@ -9,10 +9,10 @@ use crate::domain::DomainError;
 use crate::domain::agent_links::LinkTarget;
 use crate::domain::ids::{AgentId, ConversationId, CustomerId};
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink, SetPassword};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
 use crate::store::agents::NewAgent;
+use crate::wire::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink, SetPassword};
 
 /// `GET /api/v1/agents`: every agent with their live status.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents",
@@ -132,6 +132,7 @@ pub async fn set_password(
     security(("bearer" = ["agent-links:create"])),
     responses((status = 201, body = ChatLinkDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the agent is disabled"),
         (status = 422, body = ErrorBody)))]
 pub async fn create_chat_link(
     State(state): State<AppState>,

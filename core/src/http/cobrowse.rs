@@ -99,9 +99,13 @@ pub async fn get_config(
 pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller<need::WidgetWrite>,
-    Json(body): Json<serde_json::Value>,
+    // A document is a JSON object; anything else is 422 before the plugin sees it.
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<CobrowseConfigDto>, ApiError> {
-    let (config, version) = state.cobrowse.put_config(body).await?;
+    let (config, version) = state
+        .cobrowse
+        .put_config(serde_json::Value::Object(body))
+        .await?;
     tracing::info!(by = %caller.token.id, version, "co-browse configuration stored");
     Ok(axum::Json(CobrowseConfigDto {
         plugin: state.config.cobrowse.plugin.clone(),
@@ -150,7 +154,7 @@ pub async fn recorder(State(state): State<AppState>) -> Response {
     script(&state, CobrowseAsset::Recorder).await
 }
 
-/// `GET /cobrowse/viewer.js`: the agent-side viewer the console loads.
+/// `GET /cobrowse/viewer.js`: the agent-side viewer the console's replay frame (`/agent/replay`) loads.
 pub async fn viewer(State(state): State<AppState>) -> Response {
     script(&state, CobrowseAsset::Viewer).await
 }

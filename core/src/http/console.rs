@@ -18,6 +18,7 @@ const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
 const LOGIN_HTML: &str = include_str!("../../assets/console/login.html");
 const LOGIN_JS: &str = include_str!("../../assets/console/login.js");
 const COBROWSE_JS: &str = include_str!("../../assets/console/cobrowse.js");
+const REPLAY_HTML: &str = include_str!("../../assets/console/replay.html");
 
 /// The sign-in page's empty error line, replaced by a message when a form sign-in fails.
 const LOGIN_ERROR_SLOT: &str =
@@ -28,14 +29,32 @@ const LOGIN_ERROR_SLOT: &str =
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The co-browse replay's own document, framed by the console. The visitor's page keeps its inline
+/// `<style>` elements and `style` attributes, which the console's policy would drop, so this document
+/// (and the replay frame inside it, which inherits its policy) allows inline styles, and only that:
+/// scripts still come only from this server (the viewer), and nothing replayed runs.
+const REPLAY_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'none'; \
+     frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
 /// `GET /agent/link/{token}`: uses a public agent chat URL once, sets the session cookie and
-/// redirects into the conversation. A bad link gets a page that says so, and no session.
+/// redirects into the conversation, which the agent takes if it is still in the queue. A bad link
+/// gets a page that says so, and no session.
 pub async fn open_link(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     match state.links.open(&token).await {
         Ok(opened) => {
+            // The agent is in: failing to take the conversation must not cost them the session.
+            if let Err(e) = state
+                .chat
+                .agent_arrived(opened.conversation_id, opened.agent_id)
+                .await
+            {
+                tracing::warn!(conversation = %opened.conversation_id, error = %e,
+                    "agent chat link: conversation not assigned");
+            }
             let cookie = session::set_cookie(&state, &opened.session, opened.max_age_seconds)?;
             let location = format!("/agent/#conversation={}", opened.conversation_id);
             Ok((
@@ -72,6 +91,15 @@ pub async fn redirect_home() -> Response {
 /// `GET /agent/`: the agent console.
 pub async fn page() -> Response {
     page_response(StatusCode::OK, CONSOLE_HTML.into())
+}
+
+/// `GET /agent/replay`: the document the console's co-browse panel frames the replay in.
+pub async fn replay_page() -> Response {
+    with_policy(
+        StatusCode::OK,
+        REPLAY_HTML.into(),
+        REPLAY_CONTENT_SECURITY_POLICY,
+    )
 }
 
 /// `GET /agent/login`: the sign-in page.
@@ -115,14 +143,15 @@ pub async fn styles() -> Response {
 }
 
 fn page_response(status: StatusCode, html: String) -> Response {
+    with_policy(status, html, CONTENT_SECURITY_POLICY)
+}
+
+fn with_policy(status: StatusCode, html: String, policy: &'static str) -> Response {
     (
         status,
         [
             (CACHE_CONTROL, "no-cache"),
-            (
-                HeaderName::from_static("content-security-policy"),
-                CONTENT_SECURITY_POLICY,
-            ),
+            (HeaderName::from_static("content-security-policy"), policy),
             (HeaderName::from_static("referrer-policy"), "same-origin"),
             (HeaderName::from_static("x-content-type-options"), "nosniff"),
         ],

@@ -11,15 +11,16 @@ use crate::app::AppState;
 use crate::domain::ids::{AgentId, ConversationId, CustomerId};
 use crate::domain::model::{ConversationFilter, ConversationStatus};
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{Json, Path, Query, page_limit};
+use crate::wire::{
     AssignRequest, ConversationDto, ConversationPage, ConversationWithMessages, MessageDto,
     PostMessage, PostedMessage,
 };
-use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{Json, Path, Query};
 
 const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 200;
+const MAX_MESSAGES: u64 = 500;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +36,7 @@ pub struct ListParams {
     /// Only conversations updated at or after this time (RFC 3339).
     updated_since: Option<DateTime<Utc>>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 
@@ -60,12 +62,7 @@ pub async fn list(
                 ApiError::BadRequest("cursor: not a cursor this API gave out".into())
             })?,
         };
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit: must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_limit(params.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let filter = ConversationFilter {
         status: params.status,
         assignee: params.assignee.map(AgentId),
@@ -88,6 +85,7 @@ pub struct MessagesParams {
     /// Only messages with a greater `seq` (default 0: from the start).
     after_seq: Option<i64>,
     /// At most this many messages, 1 to 500 (default 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -95,7 +93,8 @@ pub struct MessagesParams {
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations",
     params(("id" = Uuid, Path, description = "conversation id"), MessagesParams),
     security(("bearer" = ["conversations:read"])),
-    responses((status = 200, body = ConversationWithMessages), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ConversationWithMessages), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -103,7 +102,7 @@ pub async fn get_one(
     Path(id): Path<Uuid>,
     Query(params): Query<MessagesParams>,
 ) -> Result<axum::Json<ConversationWithMessages>, ApiError> {
-    let limit = params.limit.unwrap_or(500).clamp(1, 500);
+    let limit = page_limit(params.limit, MAX_MESSAGES, MAX_MESSAGES)?;
     let conversation = state.chat.conversation(ConversationId(id)).await?;
     let messages = state
         .chat
@@ -165,6 +164,7 @@ pub async fn post_message(
     security(("bearer" = ["conversations:write"])),
     responses((status = 200, body = ConversationDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the agent is disabled"),
         (status = 422, body = ErrorBody)))]
 pub async fn assign(
     State(state): State<AppState>,

@@ -41,6 +41,8 @@ pub enum ApiError {
     },
     PayloadTooLarge(String),
     UnsupportedMediaType,
+    /// The path exists, not with this method; the response's `Allow` header lists the methods.
+    MethodNotAllowed,
     Conflict(String),
     RateLimited,
     /// A plugin the route needs is missing, disabled or failed this call. The host logged the detail.
@@ -139,6 +141,13 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`".into(),
+                None,
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take this method; the `Allow` header lists the ones it takes"
+                    .into(),
                 None,
             ),
             ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message, None),

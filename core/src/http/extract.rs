@@ -1,5 +1,6 @@
 //! Extractors whose rejections speak the API's error shape instead of axum's plain text.
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -82,7 +83,19 @@ where
     }
 }
 
-/// Path parameters; an id that does not parse is 404 (no such thing can exist).
+/// A page size from the query: `default` when absent, 400 naming `limit` outside 1 to `max` (the
+/// bounds the OpenAPI document declares).
+pub fn page_limit(limit: Option<u64>, default: u64, max: u64) -> Result<u64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::BadRequest(format!("limit: must be 1 to {max}")))
+    }
+}
+
+/// Path parameters; an id that does not parse (a malformed UUID) is 400 naming the parameter: the
+/// request is wrong, not the thing it names missing.
 pub struct Path<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Path<T>
@@ -97,15 +110,40 @@ where
             .await
             .map(|p| Path(p.0))
             .map_err(|e: PathRejection| match e {
-                PathRejection::FailedToDeserializePathParams(_) => ApiError::NotFound("resource"),
+                PathRejection::FailedToDeserializePathParams(e) => {
+                    ApiError::BadRequest(path_error(e.kind()))
+                }
                 other => ApiError::BadRequest(other.body_text()),
             })
     }
 }
 
+/// Every typed path parameter of the API is an id (a UUID); names are strings and always parse.
+fn path_error(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::ParseErrorAtKey { key, .. }
+        | ErrorKind::DeserializeError { key, .. }
+        | ErrorKind::InvalidUtf8InPathParam { key } => {
+            format!("{key}: not a valid id (ids are UUIDs)")
+        }
+        _ => "a path parameter is not a valid id (ids are UUIDs)".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{field_of, path_error};
+    use axum::extract::path::ErrorKind;
+
+    #[test]
+    fn names_the_malformed_path_parameter() {
+        let kind = ErrorKind::DeserializeError {
+            key: "id".into(),
+            value: "nope".into(),
+            message: "invalid character".into(),
+        };
+        assert_eq!(path_error(&kind), "id: not a valid id (ids are UUIDs)");
+    }
 
     #[test]
     fn names_the_failing_field() {

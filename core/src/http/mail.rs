@@ -15,7 +15,7 @@ use crate::domain::ids::{ConversationId, VisitorId};
 use crate::domain::mail::{AttemptOutcome, MailAttemptEntry, MailDelivery, MailKind, MailState};
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, Path, Query, page_limit};
 use crate::mail::{OfflineForm, TranscriptRequest};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,6 +73,7 @@ pub struct DeliveriesParams {
     /// `pending`, `retrying`, `sent` or `failed`.
     state: Option<MailState>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -87,7 +88,7 @@ pub async fn deliveries(
     _caller: Caller<need::ConversationsRead>,
     Query(params): Query<DeliveriesParams>,
 ) -> Result<axum::Json<MailDeliveryPage>, ApiError> {
-    let limit = params.limit.unwrap_or(100).clamp(1, 500);
+    let limit = page_limit(params.limit, 100, 500)?;
     let items = state.mail.deliveries(params.state, limit).await?;
     Ok(axum::Json(MailDeliveryPage {
         items: items.into_iter().map(MailDeliveryDto::from).collect(),

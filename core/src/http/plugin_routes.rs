@@ -1,14 +1,21 @@
 //! Plugin routes: requests under `/api/v1` that no built-in route took, served by integration plugins.
 //!
-//! Built-in routes are matched first by axum, so they always win; what is left comes here (as the router's
-//! fallback and its method-not-allowed fallback) and is matched against the routes the loaded integration
-//! plugins declared. A matched route is authenticated exactly like a built-in one (bearer token, the route's
-//! scope), its body must be JSON, and the plugin's answer or refusal is sent in the API's usual shapes.
+//! Built-in routes are matched first by axum, so a built-in route wins over a plugin route of the same
+//! shape; what is left comes here (as the router's fallback and its method-not-allowed fallback) and is
+//! matched against the routes the loaded integration plugins declared. A matched route is authenticated
+//! exactly like a built-in one (bearer token, the route's scope), its body must be JSON, and the plugin's
+//! answer or refusal is sent in the API's usual shapes.
+//!
+//! Which routes answer a path follows OpenAPI's rule: the most specific template owns it. A plugin route
+//! with more literal segments than the built-in template axum matched (`/agents/sync` over
+//! `/agents/{id}`) takes every method there ([`claim`]). A method nobody serves on a path is 405 with an
+//! `Allow` header listing what the served document lists for that path.
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{ALLOW, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
@@ -21,27 +28,136 @@ use crate::plugins::integration::{
 /// Where the API is mounted; the fallback sees the path with or without it depending on nesting.
 const PREFIX: &str = "/api/v1";
 
-/// The router's fallback: a plugin route, else 404.
-pub async fn not_found(State(state): State<AppState>, request: Request) -> Response {
-    match serve(&state, request).await {
-        Some(answer) => answer,
-        None => ApiError::NotFound("route").into_response(),
+/// Who answers a path below `/api/v1`.
+#[derive(Debug, PartialEq)]
+enum Owner {
+    /// The built-in template axum matched (if any), with the plugin methods of the same shape (listed
+    /// under the built-in path in the OpenAPI document).
+    BuiltIn(Vec<HttpMethod>),
+    /// Plugin routes more specific than any built-in template: the methods of the most specific shape.
+    Plugins(Vec<HttpMethod>),
+}
+
+/// `template` is the built-in route axum matched (below `/api/v1`), if any.
+fn owner(routes: &[PluginRoute], path: &str, template: Option<&str>) -> Owner {
+    let matching: Vec<&PluginRoute> = routes
+        .iter()
+        .filter(|r| r.matches(path).is_some())
+        .collect();
+    let most_specific = matching.iter().max_by_key(|r| literals(&r.path));
+    let methods_of = |shape: &str| {
+        matching
+            .iter()
+            .filter(|r| r.shape() == shape)
+            .map(|r| r.method)
+            .collect::<Vec<_>>()
+    };
+    match (template, most_specific) {
+        (_, None) => Owner::BuiltIn(Vec::new()),
+        (Some(template), Some(best)) if literals(template) >= literals(&best.path) => {
+            Owner::BuiltIn(methods_of(&crate::plugins::integration::shape_of(template)))
+        }
+        (_, Some(best)) => Owner::Plugins(methods_of(&best.shape())),
     }
 }
 
-/// A built-in path with another method: a plugin route with that method, else 405 as before.
-pub async fn method_not_allowed(State(state): State<AppState>, request: Request) -> Response {
-    match serve(&state, request).await {
-        Some(answer) => answer,
-        None => StatusCode::METHOD_NOT_ALLOWED.into_response(),
+fn literals(template: &str) -> usize {
+    template
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+        .count()
+}
+
+/// A layer on the built-in routes: a plugin route more specific than the matched template answers instead.
+pub async fn claim(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    // Only a template with a parameter can be beaten by a plugin route's literal.
+    let Some(template) = template.filter(|t| t.contains('{')) else {
+        return next.run(request).await;
+    };
+    let path = below_prefix(request.uri().path());
+    let routes = state.plugins.plugin_routes();
+    match owner(&routes, &path, Some(below_prefix(&template).as_str())) {
+        Owner::Plugins(methods) => plugin_resource(&state, request, &methods).await,
+        Owner::BuiltIn(_) => next.run(request).await,
     }
+}
+
+/// The router's fallback: a plugin route; 405 if plugin routes serve the path with other methods; else 404.
+pub async fn not_found(State(state): State<AppState>, request: Request) -> Response {
+    let path = below_prefix(request.uri().path());
+    match owner(&state.plugins.plugin_routes(), &path, None) {
+        Owner::Plugins(methods) => plugin_resource(&state, request, &methods).await,
+        Owner::BuiltIn(_) => ApiError::NotFound("route").into_response(),
+    }
+}
+
+/// A built-in path with another method: a plugin route with that method, else 405 listing the built-in
+/// methods and the plugin ones of the same shape.
+pub async fn method_not_allowed(State(state): State<AppState>, request: Request) -> Response {
+    let path = below_prefix(request.uri().path());
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let routes = state.plugins.plugin_routes();
+    let plugin_methods = match owner(
+        &routes,
+        &path,
+        template.as_deref().map(below_prefix).as_deref(),
+    ) {
+        Owner::Plugins(methods) => return plugin_resource(&state, request, &methods).await,
+        Owner::BuiltIn(methods) => methods,
+    };
+    if let Some(answer) = serve(&state, request).await {
+        return answer;
+    }
+    let mut refusal = ApiError::MethodNotAllowed.into_response();
+    // Without plugin methods, axum's own `Allow` (the built-in methods) is right and is added for us.
+    if let Some(template) = template
+        && !plugin_methods.is_empty()
+    {
+        let mut allowed = crate::http::openapi::builtin_methods(&template);
+        if allowed.iter().any(|m| m == "GET") {
+            allowed.push("HEAD".into());
+        }
+        allowed.extend(plugin_methods.iter().map(|m| m.as_str().to_uppercase()));
+        set_allow(&mut refusal, &allowed);
+    }
+    refusal
+}
+
+/// A path the plugins own: the plugin route for the method, else 405 with the methods they serve there.
+async fn plugin_resource(state: &AppState, request: Request, methods: &[HttpMethod]) -> Response {
+    let wanted = HttpMethod::parse(request.method().as_str());
+    if wanted.is_some_and(|m| methods.contains(&m))
+        && let Some(answer) = serve(state, request).await
+    {
+        return answer;
+    }
+    let mut refusal = ApiError::MethodNotAllowed.into_response();
+    let allowed: Vec<String> = methods.iter().map(|m| m.as_str().to_uppercase()).collect();
+    set_allow(&mut refusal, &allowed);
+    refusal
+}
+
+fn set_allow(response: &mut Response, methods: &[String]) {
+    if let Ok(value) = HeaderValue::from_str(&methods.join(",")) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+}
+
+fn below_prefix(path: &str) -> String {
+    path.strip_prefix(PREFIX).unwrap_or(path).to_string()
 }
 
 /// `None` when no plugin route matches.
 async fn serve(state: &AppState, request: Request) -> Option<Response> {
     let method = HttpMethod::parse(request.method().as_str())?;
-    let path = request.uri().path();
-    let path = path.strip_prefix(PREFIX).unwrap_or(path).to_string();
+    let path = below_prefix(request.uri().path());
     let (route, params) = state.plugins.route_for(method, &path)?;
     Some(match call(state, route, params, request).await {
         Ok(response) => response,
@@ -225,13 +341,27 @@ pub fn add_to_openapi(doc: &mut serde_json::Value, routes: &[PluginRoute]) {
             "operationId": format!("{}_{}_{}", route.plugin, method, route.path.replace(['/', '{', '}'], "_")),
             "parameters": parameters,
             "security": [{ "bearer": [route.scope.as_str()] }],
+            // What `respond` and `refused` can send: the plugin picks 200, 201 or 202 (or 204 without
+            // a body) and may refuse with 400, 404, 409 or 422.
             "responses": {
                 "200": {
                     "description": "success",
                     "content": { "application/json": { "schema": route.response_schema } }
                 },
+                "201": {
+                    "description": "created",
+                    "content": { "application/json": { "schema": route.response_schema } }
+                },
+                "202": {
+                    "description": "accepted",
+                    "content": { "application/json": { "schema": route.response_schema } }
+                },
+                "204": { "description": "done, nothing to answer" },
+                "400": { "description": "a body that is not JSON, or refused by the plugin as malformed", "content": error["content"] },
                 "401": { "description": "no usable token", "content": error["content"] },
                 "403": { "description": "the token lacks the scope", "content": error["content"] },
+                "404": { "description": "what the path names does not exist", "content": error["content"] },
+                "409": { "description": "refused by the plugin as conflicting", "content": error["content"] },
                 "422": { "description": "invalid input, naming the field", "content": error["content"] },
                 "503": { "description": "the plugin is disabled or failed", "content": error["content"] }
             }
@@ -241,7 +371,55 @@ pub fn add_to_openapi(doc: &mut serde_json::Value, routes: &[PluginRoute]) {
                 "required": true,
                 "content": { "application/json": { "schema": schema } }
             });
+            operation["responses"]["413"] = json!({ "description": "the body is larger than `server.max_body_bytes`", "content": error["content"] });
+            operation["responses"]["415"] = json!({ "description": "the body is not sent as `Content-Type: application/json`", "content": error["content"] });
         }
         item.insert(method.to_string(), operation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Owner, owner};
+    use crate::plugins::integration::{HttpMethod, PluginRoute, RouteSpec};
+
+    fn route(method: HttpMethod, path: &str) -> PluginRoute {
+        let spec = RouteSpec {
+            method,
+            path: path.into(),
+            summary: String::new(),
+            scope: "agents:write".into(),
+            request_schema: None,
+            response_schema: "{}".into(),
+        };
+        PluginRoute::check("p", spec).expect("a valid route")
+    }
+
+    #[test]
+    fn the_most_specific_template_owns_a_path() {
+        let routes = [
+            route(HttpMethod::Put, "/agents/sync"),
+            route(HttpMethod::Put, "/agents/{externalId}"),
+            route(HttpMethod::Delete, "/agents/{externalId}"),
+            route(HttpMethod::Get, "/customers/{id}"),
+        ];
+        let built_in = Some("/agents/{id}");
+        assert_eq!(
+            owner(&routes, "/agents/sync", built_in),
+            Owner::Plugins(vec![HttpMethod::Put])
+        );
+        assert_eq!(
+            owner(&routes, "/agents/a-1", built_in),
+            Owner::BuiltIn(vec![HttpMethod::Put, HttpMethod::Delete])
+        );
+        assert_eq!(
+            owner(&routes, "/customers/c-1", None),
+            Owner::Plugins(vec![HttpMethod::Get])
+        );
+        assert_eq!(
+            owner(&routes, "/rules/builtins", Some("/rules/builtins")),
+            Owner::BuiltIn(Vec::new())
+        );
+        assert_eq!(owner(&routes, "/nothing", None), Owner::BuiltIn(Vec::new()));
     }
 }

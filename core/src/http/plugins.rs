@@ -11,10 +11,10 @@ use crate::app::AppState;
 use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::integrations::IntegrationError;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
 use crate::plugins::{PluginError, PluginInfo, PluginKind, PluginStatus};
+use crate::wire::PluginConfigDto;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PluginDto {
@@ -142,11 +142,12 @@ pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller<need::Admin>,
     Path(name): Path<String>,
-    Json(body): Json<serde_json::Value>,
+    // A document is a JSON object; anything else is 422 before the plugin sees it.
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<PluginConfigDto>, ApiError> {
     let config = state
         .integrations
-        .put_config(&name, body)
+        .put_config(&name, serde_json::Value::Object(body))
         .await
         .map_err(config_error)?;
     tracing::info!(plugin = %name, by = %caller.token.id, version = config.version, "plugin configuration stored");

@@ -55,12 +55,15 @@ impl From<&Rule> for RuleDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub script: Option<String>,
     /// A built-in rule's key, e.g. `seconds_on_page` (see `GET /api/v1/rules/builtins`).
     #[serde(default)]
     pub builtin: Option<String>,
+    /// A JSON object; checked against the built-in's parameters.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub params: Option<serde_json::Value>,
@@ -99,9 +102,10 @@ pub struct RulesTestBody {
     /// A draft script to evaluate alone instead of the stored rules.
     #[serde(default)]
     pub script: Option<String>,
+    /// The draft script's parameters (a JSON object; anything else is 422, with or without a script).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub params: Option<serde_json::Value>,
+    pub params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `GET /api/v1/rules`: every rule in the order they run.
@@ -210,7 +214,7 @@ pub async fn test(
     _caller: Caller<need::RulesRead>,
     Json(body): Json<RulesTestBody>,
 ) -> Result<axum::Json<natter_rules::Decision>, ApiError> {
-    let params = body.params.unwrap_or_else(|| serde_json::json!({}));
+    let params = serde_json::Value::Object(body.params.unwrap_or_default());
     let draft = body.script.as_deref().map(|script| (script, params));
     let decision = state.visibility.test(&body.context, draft)?;
     Ok(axum::Json(decision))

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::http::console;
-use crate::http::dto::AgentDto;
 use crate::http::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::session::{self, ClientAddress};
+use crate::wire::AgentDto;
 
 /// Where the console lives; `next` may only point inside it.
 const CONSOLE_HOME: &str = "/agent/";

@@ -10,9 +10,9 @@ use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::ids::SiteId;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{CreateSite, SiteDto};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
+use crate::wire::{CreateSite, SiteDto};
 
 /// `GET /api/v1/sites`: every site with its widget key and snippet.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites",

@@ -7,9 +7,9 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::ids::TokenId;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::{CreateToken, CreatedTokenDto, TokenDto};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
+use crate::wire::{CreateToken, CreatedTokenDto, TokenDto};
 
 /// `POST /api/v1/auth/token`: create an API token. The secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",

@@ -1,17 +1,23 @@
 //! `/api/v1/visibility`: REST overrides (show or hide for a site, a customer or a visitor), and
 //! what a visitor would see and why.
+//!
+//! An override names its target the same way in both directions: a site by its key (the one in the
+//! widget snippet), a customer or a visitor by its id.
+
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use natter_rules::{Action, OverrideLevel};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::domain::DomainError;
-use crate::domain::ids::{CustomerId, VisitorId};
+use crate::domain::ids::{CustomerId, SiteId, VisitorId};
 use crate::domain::model::{OverrideTarget, Site, VisibilityOverride};
 use crate::domain::visibility::VisitorFacts;
 use crate::http::auth::{Caller, need};
@@ -22,25 +28,24 @@ use crate::http::extract::{Json, Query};
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TargetParams {
-    /// `site`, `customer` or `visitor`.
-    #[param(value_type = String)]
+    #[param(schema_with = scope_schema)]
     scope: OverrideLevel,
     /// The customer's or visitor's id; for `site`, the site key (default: the first site).
     #[serde(default)]
+    #[param(min_length = 1)]
     id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideBody {
-    /// `site`, `customer` or `visitor`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = scope_schema)]
     pub scope: OverrideLevel,
     /// The customer's or visitor's id; for `site`, the site key (default: the first site).
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub id: Option<String>,
-    /// `show` or `hide`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = action_schema)]
     pub action: Action,
     /// When the override stops applying (RFC 3339); none lasts until deleted.
     #[serde(default)]
@@ -49,26 +54,63 @@ pub struct OverrideBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OverrideDto {
-    #[schema(value_type = String)]
+    #[schema(schema_with = scope_schema)]
     pub scope: OverrideLevel,
-    /// The site, customer or visitor id.
-    pub id: Uuid,
-    #[schema(value_type = String)]
+    /// What `PUT` and `DELETE` take as `id`: the site key for `site`, else the customer's or
+    /// visitor's id.
+    pub id: String,
+    #[schema(schema_with = action_schema)]
     pub action: Action,
     pub until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&VisibilityOverride> for OverrideDto {
-    fn from(o: &VisibilityOverride) -> Self {
+impl OverrideDto {
+    /// `site_keys` maps site ids to their keys.
+    fn new(o: &VisibilityOverride, site_keys: &HashMap<SiteId, String>) -> Self {
+        let id = match o.target {
+            // Sites are never deleted, so the key is always there; the id is a last resort.
+            OverrideTarget::Site(site) => site_keys
+                .get(&site)
+                .cloned()
+                .unwrap_or_else(|| site.0.to_string()),
+            OverrideTarget::Customer(customer) => customer.0.to_string(),
+            OverrideTarget::Visitor(visitor) => visitor.0.to_string(),
+        };
         Self {
             scope: o.target.level(),
-            id: o.target.id(),
+            id,
             action: o.action,
             until: o.until,
             created_at: o.created_at,
         }
     }
+}
+
+/// `natter_rules::OverrideLevel` as the API spells it.
+fn scope_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["site", "customer", "visitor"]))
+        .description(Some("`site`, `customer` or `visitor`"))
+}
+
+/// `natter_rules::Action` as the API spells it.
+fn action_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["show", "hide"]))
+        .description(Some("`show` or `hide`"))
+}
+
+async fn site_keys(state: &AppState) -> Result<HashMap<SiteId, String>, ApiError> {
+    Ok(state
+        .store
+        .list_sites()
+        .await?
+        .into_iter()
+        .map(|site| (site.id, site.key))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -126,19 +168,21 @@ async fn site(state: &AppState, key: Option<&str>) -> Result<Site, ApiError> {
 pub async fn list(
     State(state): State<AppState>,
     _caller: Caller<need::VisibilityRead>,
-) -> axum::Json<Vec<OverrideDto>> {
-    axum::Json(
+) -> Result<axum::Json<Vec<OverrideDto>>, ApiError> {
+    let keys = site_keys(&state).await?;
+    Ok(axum::Json(
         state
             .visibility
             .overrides()
             .iter()
-            .map(OverrideDto::from)
+            .map(|o| OverrideDto::new(o, &keys))
             .collect(),
-    )
+    ))
 }
 
 /// `PUT /api/v1/visibility`: show or hide the widget for a site, a customer or a visitor.
 ///
+/// The answer names the target as the request did: `id` is the site key for `site`.
 /// The most specific override in force wins (visitor, then customer, then site), over any rule.
 /// Connected widgets follow at once.
 #[utoipa::path(put, path = "/api/v1/visibility", tag = "visibility",
@@ -156,7 +200,10 @@ pub async fn put(
         .visibility
         .set_override(target, body.action, body.until)
         .await?;
-    Ok(axum::Json(OverrideDto::from(&stored)))
+    Ok(axum::Json(OverrideDto::new(
+        &stored,
+        &site_keys(&state).await?,
+    )))
 }
 
 /// `DELETE /api/v1/visibility?scope=…&id=…`: remove an override.
@@ -164,7 +211,7 @@ pub async fn put(
     params(TargetParams),
     security(("bearer" = ["visibility:write"])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     _caller: Caller<need::VisibilityWrite>,

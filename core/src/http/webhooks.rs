@@ -11,10 +11,12 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::domain::webhook_events::EventType;
-use crate::domain::webhooks::{Attempt, Delivery, DeliveryState, EndpointInput, WebhookEndpoint};
+use crate::domain::webhooks::{
+    Attempt, Delivery, DeliveryState, EndpointInput, MAX_DELIVERY_PAGE, WebhookEndpoint,
+};
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, Path, Query, page_limit};
 
 const DEFAULT_DELIVERY_PAGE: u64 = 50;
 
@@ -62,8 +64,10 @@ pub struct SecretDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where to POST events: http or https, no credentials in it.
+    #[schema(min_length = 1, max_length = 2000)]
     pub url: String,
     /// The event types to send, e.g. `["conversation.started", "message.created"]`.
+    #[schema(min_items = 1)]
     pub events: Vec<EventType>,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -77,8 +81,10 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 2000)]
     pub url: Option<String>,
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub events: Option<Vec<EventType>>,
     /// `true` on a disabled endpoint clears its reason and resumes its pending deliveries.
     #[serde(default)]
@@ -162,6 +168,7 @@ pub struct DeliveriesParams {
     /// Only deliveries in this state: `pending`, `retrying`, `delivered` or `dead`.
     state: Option<DeliveryState>,
     /// At most this many, newest event first, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 
@@ -286,7 +293,7 @@ pub async fn deliveries(
     Path(id): Path<Uuid>,
     Query(params): Query<DeliveriesParams>,
 ) -> Result<axum::Json<Vec<DeliveryDto>>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_DELIVERY_PAGE);
+    let limit = page_limit(params.limit, DEFAULT_DELIVERY_PAGE, MAX_DELIVERY_PAGE)?;
     let found = state
         .webhooks
         .deliveries(WebhookId(id), params.state, limit)

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::domain::widget::WidgetError;
 use crate::http::auth::{Caller, need};
-use crate::http::dto::PluginConfigDto;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Query};
+use crate::wire::PluginConfigDto;
 
 /// Browsers and proxies may reuse `widget.js` this long without asking; after that a conditional request
 /// (`If-None-Match`) costs a 304. Short, so a configuration change shows within a minute.
@@ -42,9 +42,13 @@ pub async fn get_config(
 pub async fn put_config(
     State(state): State<AppState>,
     caller: Caller<need::WidgetWrite>,
-    Json(body): Json<serde_json::Value>,
+    // A document is a JSON object; anything else is 422 before the plugin sees it.
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<PluginConfigDto>, ApiError> {
-    let config = state.widgets.put_config(body).await?;
+    let config = state
+        .widgets
+        .put_config(serde_json::Value::Object(body))
+        .await?;
     tracing::info!(by = %caller.token.id, version = config.version, "widget configuration stored");
     Ok(axum::Json(config.into()))
 }

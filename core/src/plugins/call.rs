@@ -2,13 +2,15 @@
 //! classification of what went wrong.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::sync::Arc;
 
+use tokio::time::Instant;
 use wasmtime::Trap;
 
-use crate::plugins::capabilities::{Capability, PluginData};
-use crate::plugins::error::{FailureKind, PluginError};
-use crate::plugins::limits::{CallLimiter, MemoryExceeded};
+use crate::domain::plugin_api::{FailureKind, PluginError};
+use crate::plugins::capabilities::{Capability, KvSetError, PluginData};
+use crate::plugins::limits::{CallLimiter, KvFull, KvQuota, MemoryExceeded};
 
 /// Longest log line a plugin may write; the rest is cut so a plugin cannot flood the log.
 const MAX_LOG_CHARS: usize = 2048;
@@ -23,6 +25,10 @@ pub struct CallState {
     pub data: Arc<dyn PluginData>,
     pub runtime: tokio::runtime::Handle,
     pub max_payload_bytes: usize,
+    pub kv_quota: KvQuota,
+    /// When the call must be over. Wasm code is interrupted by the epoch deadline; a host function
+    /// waiting on the database is bounded by this instant (set with the store, see `host::new_store`).
+    pub deadline: Instant,
     /// The first capability the plugin used without holding it, to classify the call's failure.
     pub denied: Option<Capability>,
     /// The last error the plugin logged (its panic message, through the SDK's hook), for trap reports.
@@ -49,7 +55,17 @@ pub enum ImportError {
     Unavailable(String),
     /// The arguments were refused (an unknown endpoint, a reserved event type).
     Invalid(String),
+    /// The plugin's key-value store would grow past its quota.
+    Full(KvFull),
+    /// The call's deadline passed while the host function waited for what it names: the call ends there,
+    /// as a trap the plugin cannot catch ([`HostDeadline`]).
+    Deadline(&'static str),
 }
+
+/// The trap a call ends with when a host function waited past the call's deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("the call ran past its deadline while the host waited for {0}")]
+pub struct HostDeadline(pub &'static str);
 
 impl CallState {
     pub fn log(&mut self, level: LogLevel, message: &str) {
@@ -82,14 +98,29 @@ impl CallState {
         Err(ImportError::Denied(capability))
     }
 
+    /// Waits for `work` (the database, for what `what` names) until the call's deadline at most.
+    /// Calls run on a blocking thread, so waiting here stalls no async worker. Work cut off at the
+    /// deadline is dropped: a write not yet committed rolls back, so nothing is left half-written.
+    pub(crate) fn wait<F: Future>(
+        &self,
+        what: &'static str,
+        work: F,
+    ) -> Result<F::Output, ImportError> {
+        // The timer is made inside `block_on`: it needs the runtime's context.
+        self.runtime
+            .block_on(async { tokio::time::timeout_at(self.deadline, work).await })
+            .map_err(|_| {
+                tracing::warn!(plugin = %self.plugin, waiting_for = what, "plugin call reached its deadline in a host function");
+                ImportError::Deadline(what)
+            })
+    }
+
     pub fn kv_get(&mut self, key: &str) -> Result<Option<String>, ImportError> {
         self.require(Capability::Kv)?;
         if key.len() > MAX_KV_KEY_BYTES {
             return Err(ImportError::TooLarge);
         }
-        // Calls run on a blocking thread, so waiting for the database here stalls no async worker.
-        self.runtime
-            .block_on(self.data.kv_get(&self.plugin, key))
+        self.wait("kv-get", self.data.kv_get(&self.plugin, key))?
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
@@ -98,9 +129,17 @@ impl CallState {
         if key.len() > MAX_KV_KEY_BYTES || value.len() > self.max_payload_bytes {
             return Err(ImportError::TooLarge);
         }
-        self.runtime
-            .block_on(self.data.kv_set(&self.plugin, key, value))
-            .map_err(|e| ImportError::Unavailable(e.to_string()))
+        let written = self.wait(
+            "kv-set",
+            self.data.kv_set(&self.plugin, key, value, self.kv_quota),
+        )?;
+        written.map_err(|e| match e {
+            KvSetError::Full(full) => {
+                tracing::warn!(plugin = %self.plugin, %full, "plugin kv-set refused");
+                ImportError::Full(full)
+            }
+            KvSetError::Store(e) => ImportError::Unavailable(e.to_string()),
+        })
     }
 }
 
@@ -113,6 +152,14 @@ pub fn classify(plugin: &str, error: &wasmtime::Error, state: &CallState) -> Plu
     });
     if let Some(exceeded) = memory {
         return PluginError::call(plugin, FailureKind::Memory, exceeded.to_string());
+    }
+    let waited = error.downcast_ref::<HostDeadline>().or_else(|| {
+        error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<HostDeadline>())
+    });
+    if let Some(waited) = waited {
+        return PluginError::call(plugin, FailureKind::Deadline, waited.to_string());
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => PluginError::call(

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 
+use crate::plugins::limits::{KvFull, KvQuota, KvUsage};
 use crate::store::StoreError;
 
 /// A capability a manifest may ask for.
@@ -123,6 +124,15 @@ pub struct DisabledRecord {
     pub at: DateTime<Utc>,
 }
 
+/// Why a key-value write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum KvSetError {
+    #[error(transparent)]
+    Full(#[from] KvFull),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Storage the host needs per plugin.
 pub trait PluginData: Send + Sync {
     fn kv_get<'a>(
@@ -131,12 +141,15 @@ pub trait PluginData: Send + Sync {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
 
+    /// Writes `key` unless the store would grow past `quota`; the check and the write are one step, so
+    /// concurrent calls cannot together overshoot it.
     fn kv_set<'a>(
         &'a self,
         plugin: &'a str,
         key: &'a str,
         value: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        quota: KvQuota,
+    ) -> BoxFuture<'a, Result<(), KvSetError>>;
 
     /// Every plugin recorded as disabled.
     fn disabled(&self) -> BoxFuture<'_, Result<HashMap<String, DisabledRecord>, StoreError>>;
@@ -175,11 +188,26 @@ impl PluginData for MemoryPluginData {
         plugin: &'a str,
         key: &'a str,
         value: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        if let Ok(mut kv) = self.kv.lock() {
-            kv.insert((plugin.to_string(), key.to_string()), value.to_string());
+        quota: KvQuota,
+    ) -> BoxFuture<'a, Result<(), KvSetError>> {
+        let mut kv = self
+            .kv
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let size = |k: &str, v: &str| (k.len() + v.len()) as u64;
+        let mut before = KvUsage::default();
+        for ((_, k), v) in kv.iter().filter(|((p, _), _)| p == plugin) {
+            before.keys += 1;
+            before.bytes += size(k, v);
         }
-        Box::pin(async { Ok(()) })
+        let slot = (plugin.to_string(), key.to_string());
+        let previous = kv.get(&slot).map(|v| size(key, v));
+        let outcome = quota
+            .check(before, before.after_write(key, value, previous))
+            .map(|()| {
+                kv.insert(slot, value.to_string());
+            });
+        Box::pin(async move { Ok(outcome?) })
     }
 
     fn disabled(&self) -> BoxFuture<'_, Result<HashMap<String, DisabledRecord>, StoreError>> {
@@ -204,7 +232,37 @@ impl PluginData for MemoryPluginData {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
     use super::*;
+
+    #[tokio::test]
+    async fn the_memory_kv_store_keeps_to_its_quota() {
+        let data = MemoryPluginData::default();
+        let quota = KvQuota {
+            max_keys: 2,
+            max_bytes: 100,
+        };
+        data.kv_set("p", "a", "1", quota).await.unwrap();
+        data.kv_set("p", "b", "2", quota).await.unwrap();
+        // Another plugin has a quota of its own.
+        data.kv_set("q", "c", "3", quota).await.unwrap();
+        let refused = data.kv_set("p", "c", "3", quota).await.unwrap_err();
+        assert!(
+            matches!(refused, KvSetError::Full(KvFull::Keys { keys: 2, max: 2 })),
+            "{refused}"
+        );
+        assert_eq!(
+            data.kv_get("p", "c").await.unwrap(),
+            None,
+            "nothing written"
+        );
+        data.kv_set("p", "a", "rewritten", quota).await.unwrap();
+        assert_eq!(
+            data.kv_get("p", "a").await.unwrap().as_deref(),
+            Some("rewritten")
+        );
+    }
 
     #[test]
     fn a_capability_needs_both_the_manifest_and_the_configuration() {

@@ -5,42 +5,39 @@
 //! never holds up the async workers that carry the chat. A call that fails is logged once and counted;
 //! `failures_before_disable` consecutive failures disable the plugin until its bytes change or an admin
 //! enables it again (the record is stored, so a restart does not re-enable a plugin that keeps failing).
+//!
+//! Loading a component is in `host/load.rs`, the plugin folder's hot reload in `host/reload.rs`, the calls
+//! of each kind in `host/widget.rs`, `host/cobrowse.rs` and `plugins/integration.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use wasmtime::component::Component;
 use wasmtime::{Engine, Store};
 
+use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::domain::webhook_events::EventType;
-use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
 use crate::plugins::engine::{self, EpochTicker};
-use crate::plugins::error::{FailureKind, PluginError};
-use crate::plugins::integration::{PluginRoute, Registration};
+use crate::plugins::integration::PluginRoute;
 use crate::plugins::limits::{CallLimiter, Limits};
 use crate::plugins::platform::Platform;
 use crate::plugins::v0_1::WidgetAdapter;
 use crate::plugins::v0_1::cobrowse::CobrowseAdapter;
 use crate::plugins::v0_1::integration::IntegrationAdapter;
-use crate::plugins::{
-    CobrowseAsset, FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext,
-    Rendered, WidgetAction,
-};
+use crate::plugins::{FieldError, Manifest, PluginKind};
 
-/// How often the plugin folder is checked for new, replaced or removed files.
-pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+mod cobrowse;
+mod load;
+mod reload;
+mod widget;
 
-/// The first bytes of a WebAssembly component (a core module has `01 00 00 00` after the magic).
-const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
-const MODULE_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+pub use reload::RELOAD_INTERVAL;
 
 /// A plugin compiled into the binary.
 #[derive(Debug, Clone, Copy)]
@@ -151,11 +148,11 @@ fn wrong_adapter<R>() -> wasmtime::Result<Result<R, String>> {
 pub struct Loaded {
     manifest: Manifest,
     source: PluginSource,
-    digest: String,
+    digest: Arc<str>,
     /// Different for every load, so caches of a replaced plugin's output go stale.
     generation: u64,
     granted: BTreeSet<Capability>,
-    schema: String,
+    schema: Arc<str>,
     adapter: Adapter,
     health: Health,
     /// An integration plugin's checked routes; empty for other kinds.
@@ -186,9 +183,17 @@ impl Loaded {
         &self.digest
     }
 
+    pub(crate) fn digest_shared(&self) -> Arc<str> {
+        self.digest.clone()
+    }
+
     /// The plugin's configuration schema (JSON), read once at load.
     pub fn config_schema(&self) -> &str {
         &self.schema
+    }
+
+    pub(crate) fn config_schema_shared(&self) -> Arc<str> {
+        self.schema.clone()
     }
 
     /// The REST routes an integration plugin serves.
@@ -245,8 +250,6 @@ pub struct PluginHost {
     inner: Arc<Inner>,
 }
 
-static GENERATION: AtomicU64 = AtomicU64::new(1);
-
 impl PluginHost {
     /// Builds the engine, loads the built-ins and the folder, and applies stored disabled records.
     /// A plugin that does not load is logged and left out; the server starts without it.
@@ -289,25 +292,6 @@ impl PluginHost {
         Ok(host)
     }
 
-    /// Polls the plugin folder every [`RELOAD_INTERVAL`] until [`PluginHost::stop`], so a dropped-in,
-    /// replaced or removed `.wasm` file takes effect without a restart. Does nothing without a folder.
-    pub fn watch(&self) {
-        if self.inner.dir.is_none() {
-            return;
-        }
-        let host = self.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(RELOAD_INTERVAL);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    () = host.inner.stopped.cancelled() => break,
-                    _ = interval.tick() => host.reload().await,
-                }
-            }
-        });
-    }
-
     /// Stops the folder watch and the epoch ticker (calls still running then run to completion unbounded
     /// in time but not in memory; the server is on its way down).
     pub fn stop(&self) {
@@ -318,116 +302,6 @@ impl PluginHost {
     /// The limits calls run under.
     pub fn limits(&self) -> Limits {
         self.inner.limits
-    }
-
-    /// Rescans the plugin folder: loads new and changed files, forgets removed ones.
-    pub async fn reload(&self) {
-        let changed = match self.inner.dir.clone() {
-            Some(dir) => self.rescan(&dir).await,
-            None => true,
-        };
-        if changed {
-            self.refresh().await;
-        }
-    }
-
-    /// Loads what changed in `dir` since the last scan; answers whether anything did.
-    async fn rescan(&self, dir: &Path) -> bool {
-        let _one_at_a_time = self.inner.reloading.lock().await;
-        let seen = scan(dir).await;
-        let (changed, removed) = {
-            let registry = self.read_registry();
-            let changed: Vec<_> = seen
-                .iter()
-                .filter(|(path, stamp)| {
-                    registry.files.get(*path).is_none_or(|e| e.stamp != **stamp)
-                })
-                .map(|(path, stamp)| (path.clone(), *stamp))
-                .collect();
-            let removed: Vec<PathBuf> = registry
-                .files
-                .keys()
-                .filter(|path| !seen.contains_key(*path))
-                .cloned()
-                .collect();
-            (changed, removed)
-        };
-        if changed.is_empty() && removed.is_empty() {
-            return false;
-        }
-        let mut loaded = Vec::new();
-        for (path, stamp) in changed {
-            let hint = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let outcome = match tokio::fs::read(&path).await {
-                Ok(bytes) => self
-                    .load(&hint, bytes, PluginSource::File(path.clone()))
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-            };
-            match &outcome {
-                Ok(plugin) => tracing::info!(
-                    plugin = %plugin.manifest.name,
-                    version = %plugin.manifest.version,
-                    file = %path.display(),
-                    "plugin loaded"
-                ),
-                Err(error) => tracing::error!(file = %path.display(), %error, "plugin not loaded"),
-            }
-            loaded.push((path, FileEntry { stamp, outcome }));
-        }
-        let mut registry = self.write_registry();
-        for path in &removed {
-            tracing::info!(file = %path.display(), "plugin file removed");
-            registry.files.remove(path);
-        }
-        for (path, entry) in loaded {
-            registry.files.insert(path, entry);
-        }
-        true
-    }
-
-    /// Recomputes what calls see, with the disabled records of storage applied.
-    async fn refresh(&self) {
-        let disabled = match self.inner.data.disabled().await {
-            Ok(disabled) => disabled,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read disabled plugins; assuming none");
-                HashMap::new()
-            }
-        };
-        self.recompute_active(&disabled);
-    }
-
-    /// Rebuilds the name → plugin map: built-ins, then folder files in name order (a folder plugin named
-    /// like a built-in replaces it; of two files with one name, the first in file-name order wins).
-    fn recompute_active(&self, disabled: &HashMap<String, DisabledRecord>) {
-        let mut registry = self.write_registry();
-        let mut active = registry.builtins.clone();
-        let mut from_files = BTreeSet::new();
-        for (path, entry) in &registry.files {
-            if let Ok(plugin) = &entry.outcome {
-                let name = plugin.manifest.name.clone();
-                if !from_files.insert(name.clone()) {
-                    tracing::warn!(plugin = %name, file = %path.display(), "another file already provides this plugin; ignored");
-                    continue;
-                }
-                active.insert(name, plugin.clone());
-            }
-        }
-        for (name, plugin) in &active {
-            if let Some(record) = disabled.get(name)
-                && record.digest == plugin.digest
-                && let Ok(mut slot) = plugin.health.disabled.lock()
-                && slot.is_none()
-            {
-                *slot = Some(record.clone());
-            }
-        }
-        registry.active = active;
     }
 
     /// Loads one more component next to the built-ins (`natter plugin check`, benchmarks) and answers
@@ -457,7 +331,7 @@ impl PluginHost {
             .map(|plugin| PluginInfo {
                 manifest: plugin.manifest.clone(),
                 source: plugin.source.clone(),
-                digest: plugin.digest.clone(),
+                digest: plugin.digest.to_string(),
                 replaces_builtin: plugin.source != PluginSource::Builtin
                     && registry.builtins.contains_key(&plugin.manifest.name),
                 capabilities_granted: plugin.granted.iter().map(|c| c.to_string()).collect(),
@@ -546,110 +420,6 @@ impl PluginHost {
         .await
     }
 
-    /// A co-browse plugin's recorder or viewer script; also answers with the plugin's generation.
-    pub async fn cobrowse_asset(
-        &self,
-        name: &str,
-        config: &str,
-        which: CobrowseAsset,
-    ) -> Result<(String, u64), PluginError> {
-        let generation = self
-            .get(name)
-            .map(|p| p.generation)
-            .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
-        let config = config.to_string();
-        let script = self
-            .call(
-                name,
-                PluginKind::Cobrowse,
-                config.len(),
-                String::len,
-                move |adapter, store| match adapter {
-                    Adapter::Cobrowse0_1(a) => a.asset_script(store, &config, which),
-                    _ => wrong_adapter(),
-                },
-            )
-            .await?;
-        Ok((script, generation))
-    }
-
-    /// Passes one recorded event through a co-browse plugin's filter: the event to forward (`None`:
-    /// dropped) and the session's next filter state.
-    pub async fn cobrowse_filter(
-        &self,
-        name: &str,
-        config: &str,
-        state: &str,
-        event: &str,
-    ) -> Result<(Option<String>, String), PluginError> {
-        let (config, state, event) = (config.to_string(), state.to_string(), event.to_string());
-        let input = config.len() + state.len() + event.len();
-        self.call(
-            name,
-            PluginKind::Cobrowse,
-            input,
-            |(event, state): &(Option<String>, String)| {
-                event.as_ref().map_or(0, String::len) + state.len()
-            },
-            move |adapter, store| match adapter {
-                Adapter::Cobrowse0_1(a) => a.filter_event(store, &config, &state, &event),
-                _ => wrong_adapter(),
-            },
-        )
-        .await
-    }
-
-    /// Renders a widget; also answers with the plugin's generation (what a cache of the output is valid for).
-    pub async fn render(
-        &self,
-        name: &str,
-        config: &str,
-        ctx: &RenderContext,
-    ) -> Result<(Rendered, u64), PluginError> {
-        let generation = self
-            .get(name)
-            .map(|p| p.generation)
-            .ok_or_else(|| PluginError::NotFound(name.to_string()))?;
-        let config = config.to_string();
-        let ctx = ctx.clone();
-        let input = config.len() + ctx.site_key.len() + ctx.base_url.len() + ctx.ws_url.len();
-        let rendered = self
-            .call(
-                name,
-                PluginKind::Widget,
-                input,
-                rendered_size,
-                move |adapter, store| match adapter {
-                    Adapter::Widget0_1(widget) => widget.render(store, &config, &ctx),
-                    _ => wrong_adapter(),
-                },
-            )
-            .await?;
-        Ok((rendered, generation))
-    }
-
-    /// Runs a widget's `on-visitor-event` hook; answers the actions it asks for, in order.
-    pub async fn on_visitor_event(
-        &self,
-        name: &str,
-        config: &str,
-        event: HookEvent,
-    ) -> Result<Vec<WidgetAction>, PluginError> {
-        let config = config.to_string();
-        let input = config.len() + hook_event_size(&event);
-        self.call(
-            name,
-            PluginKind::Widget,
-            input,
-            |actions: &Vec<WidgetAction>| actions_size(actions),
-            move |adapter, store| match adapter {
-                Adapter::Widget0_1(widget) => widget.on_visitor_event(store, &config, event),
-                _ => wrong_adapter(),
-            },
-        )
-        .await
-    }
-
     /// Runs `f` on a fresh store of plugin `name`, on a blocking thread, under the plugin's limits.
     /// `f` answers `Ok(Err(message))` when the plugin itself answered with an error; `output_bytes`
     /// measures a successful answer against the payload cap.
@@ -722,6 +492,9 @@ impl PluginHost {
             data: self.inner.data.clone(),
             runtime: tokio::runtime::Handle::current(),
             max_payload_bytes: self.inner.limits.max_payload_bytes,
+            kv_quota: self.inner.limits.kv,
+            // Set again when the call's store is made; this one is never waited on.
+            deadline: tokio::time::Instant::now(),
             denied: None,
             last_error_log: None,
             platform: self.inner.platform.clone(),
@@ -751,7 +524,7 @@ impl PluginHost {
             return;
         }
         let record = DisabledRecord {
-            digest: plugin.digest.clone(),
+            digest: plugin.digest.to_string(),
             reason: format!("{consecutive} consecutive failures; last: {error}"),
             at: chrono::Utc::now(),
         };
@@ -773,36 +546,6 @@ impl PluginHost {
         {
             tracing::warn!(plugin = %plugin.manifest.name, error = %e, "cannot store that the plugin is disabled");
         }
-    }
-
-    /// Compiles and checks one component on a blocking thread.
-    async fn load(
-        &self,
-        hint: &str,
-        bytes: Vec<u8>,
-        source: PluginSource,
-    ) -> Result<Arc<Loaded>, PluginError> {
-        let engine = self.inner.engine.clone();
-        let limits = self.inner.limits;
-        let grants = self.inner.grants.clone();
-        let state = CallState {
-            plugin: hint.into(),
-            limiter: CallLimiter::new(limits.memory_bytes),
-            granted: BTreeSet::new(),
-            data: self.inner.data.clone(),
-            runtime: tokio::runtime::Handle::current(),
-            max_payload_bytes: limits.max_payload_bytes,
-            denied: None,
-            last_error_log: None,
-            platform: None,
-        };
-        let hint = hint.to_string();
-        tokio::task::spawn_blocking(move || {
-            load_component(&engine, &limits, &grants, &hint, &bytes, source, state)
-        })
-        .await
-        .map_err(|e| PluginError::Host(format!("plugin load thread: {e}")))?
-        .map(Arc::new)
     }
 
     fn read_registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
@@ -828,298 +571,19 @@ fn too_large(plugin: &str, what: &str, size: usize, max: usize) -> PluginError {
     )
 }
 
-fn rendered_size(r: &Rendered) -> usize {
-    r.script.len() + r.style.len() + r.markup.as_ref().map_or(0, String::len)
-}
-
-fn hook_event_size(event: &HookEvent) -> usize {
-    let v = &event.visitor;
-    let page = v
-        .page
-        .as_ref()
-        .map_or(0, |p| p.url.len() + p.title.len() + p.referrer.len());
-    let kind = match &event.kind {
-        HookEventKind::Connected => 0,
-        HookEventKind::ConversationStarted(id) | HookEventKind::ConversationClosed(id) => id.len(),
-        HookEventKind::MessageCreated(m) => {
-            m.body.len() + m.author_name.as_ref().map_or(0, String::len)
-        }
-    };
-    v.site_key.len() + v.visitor_id.len() + page + kind
-}
-
-fn actions_size(actions: &[WidgetAction]) -> usize {
-    actions
-        .iter()
-        .map(|WidgetAction::SystemMessage(text)| text.len())
-        .sum()
-}
-
 fn field_errors_size(answer: &Result<(), Vec<FieldError>>) -> usize {
     answer.as_ref().err().map_or(0, |errors| {
         errors.iter().map(|e| e.field.len() + e.message.len()).sum()
     })
 }
 
-/// A fresh store for one call: its own limiter, and a deadline counted from now.
-fn new_store(engine: &Engine, limits: &Limits, state: CallState) -> Store<CallState> {
+/// A fresh store for one call: its own limiter, and a deadline counted from now, for the wasm code
+/// (epoch ticks) and for host functions that wait (an instant).
+fn new_store(engine: &Engine, limits: &Limits, mut state: CallState) -> Store<CallState> {
+    state.deadline = tokio::time::Instant::now() + limits.call_deadline;
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(engine::deadline_ticks(limits.call_deadline));
     store.epoch_deadline_trap();
     store
-}
-
-/// The `.wasm` files of the plugin folder with their modification stamp. A missing folder has none.
-async fn scan(dir: &Path) -> BTreeMap<PathBuf, (Option<SystemTime>, u64)> {
-    let mut found = BTreeMap::new();
-    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
-        return found;
-    };
-    while let Ok(Some(entry)) = entries.next_entry().await {
-        let path = entry.path();
-        if path.extension().is_none_or(|ext| ext != "wasm") {
-            continue;
-        }
-        if let Ok(meta) = entry.metadata().await
-            && meta.is_file()
-        {
-            found.insert(path, (meta.modified().ok(), meta.len()));
-        }
-    }
-    found
-}
-
-/// Compiles a component, checks its API version, kind and manifest, and links it with its version's adapter.
-pub(crate) fn load_component(
-    engine: &Engine,
-    limits: &Limits,
-    grants: &Grants,
-    hint: &str,
-    bytes: &[u8],
-    source: PluginSource,
-    state: CallState,
-) -> Result<Loaded, PluginError> {
-    if bytes.starts_with(&MODULE_PREAMBLE) {
-        return Err(PluginError::invalid(
-            hint,
-            "this is a core WebAssembly module, not a component; build it with `natter plugin build`",
-        ));
-    }
-    if !bytes.starts_with(&COMPONENT_PREAMBLE) {
-        return Err(PluginError::invalid(hint, "not a WebAssembly component"));
-    }
-    let component = Component::new(engine, bytes)
-        .map_err(|e| PluginError::invalid(hint, format!("does not compile: {e:#}")))?;
-    let (kind, version) = plugin_export(engine, &component, hint)?;
-    let unlinkable = |e: wasmtime::Error| {
-        PluginError::invalid(
-            hint,
-            format!(
-                "its imports cannot be satisfied (plugins get natter:plugin/host only, no WASI): {e:#}"
-            ),
-        )
-    };
-    let adapter = match kind {
-        PluginKind::Widget => {
-            Adapter::Widget0_1(WidgetAdapter::link(engine, &component).map_err(unlinkable)?)
-        }
-        PluginKind::Cobrowse => {
-            Adapter::Cobrowse0_1(CobrowseAdapter::link(engine, &component).map_err(unlinkable)?)
-        }
-        PluginKind::Integration => Adapter::Integration0_1(
-            IntegrationAdapter::link(engine, &component).map_err(unlinkable)?,
-        ),
-    };
-    let mut store = new_store(engine, limits, state);
-    let manifest = adapter.manifest(&mut store).map_err(|e| {
-        PluginError::invalid(
-            hint,
-            format!("manifest(): {}", call::classify(hint, &e, store.data())),
-        )
-    })?;
-    check_manifest(&manifest, kind, &version, hint)?;
-    let mut store = new_store(engine, limits, fresh(store.into_data()));
-    let schema = adapter.config_schema(&mut store).map_err(|e| {
-        PluginError::invalid(
-            hint,
-            format!(
-                "config-schema(): {}",
-                call::classify(hint, &e, store.data())
-            ),
-        )
-    })?;
-    let (routes, events) = match &adapter {
-        Adapter::Widget0_1(_) | Adapter::Cobrowse0_1(_) => (Vec::new(), Vec::new()),
-        Adapter::Integration0_1(integration) => {
-            let mut store = new_store(engine, limits, fresh(store.into_data()));
-            let registration = integration.register(&mut store).map_err(|e| {
-                PluginError::invalid(
-                    hint,
-                    format!("register(): {}", call::classify(hint, &e, store.data())),
-                )
-            })?;
-            let events = check_events(&manifest.name, &registration.events)?;
-            (check_routes(&manifest.name, registration)?, events)
-        }
-    };
-    if serde_json::from_str::<serde_json::Value>(&schema).is_err() {
-        return Err(PluginError::invalid(hint, "config-schema() is not JSON"));
-    }
-    let granted = grants.effective(&manifest.name, &manifest.capabilities);
-    for asked in &manifest.capabilities {
-        if !granted.iter().any(|c| c.as_str() == asked) {
-            tracing::warn!(plugin = %manifest.name, capability = %asked, "capability asked for but not granted in [plugins.grants]; its use will be refused");
-        }
-    }
-    Ok(Loaded {
-        digest: hex::encode(Sha256::digest(bytes)),
-        generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-        manifest,
-        source,
-        granted,
-        schema,
-        adapter,
-        health: Health::default(),
-        routes,
-        events,
-    })
-}
-
-/// Checks the event types an integration asks for; an unknown one refuses the plugin, with the reason.
-fn check_events(plugin: &str, events: &[String]) -> Result<Vec<EventType>, PluginError> {
-    let mut out: Vec<EventType> = Vec::new();
-    for name in events {
-        let event = name
-            .parse::<EventType>()
-            .map_err(|e| PluginError::invalid(plugin, format!("register(): {e}")))?;
-        if !out.contains(&event) {
-            out.push(event);
-        }
-    }
-    Ok(out)
-}
-
-/// Checks an integration's declared routes; one bad route refuses the plugin, with the reason.
-fn check_routes(plugin: &str, registration: Registration) -> Result<Vec<PluginRoute>, PluginError> {
-    let mut routes: Vec<PluginRoute> = Vec::new();
-    for spec in registration.routes {
-        let route =
-            PluginRoute::check(plugin, spec).map_err(|why| PluginError::invalid(plugin, why))?;
-        if routes
-            .iter()
-            .any(|r| r.method == route.method && r.shape() == route.shape())
-        {
-            return Err(PluginError::invalid(
-                plugin,
-                format!("it declares {} {} twice", route.method.as_str(), route.path),
-            ));
-        }
-        routes.push(route);
-    }
-    Ok(routes)
-}
-
-/// The state of a used store, reset for the next call.
-fn fresh(used: CallState) -> CallState {
-    CallState {
-        denied: None,
-        last_error_log: None,
-        limiter: CallLimiter::new(used.limiter.limit()),
-        ..used
-    }
-}
-
-/// Finds the `natter:plugin/<kind>-plugin@X.Y.Z` export, checks X.Y.Z is supported and the imports agree.
-fn plugin_export(
-    engine: &Engine,
-    component: &Component,
-    hint: &str,
-) -> Result<(PluginKind, String), PluginError> {
-    let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let imports: Vec<String> = ty
-        .imports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    let Some((kind, version)) = exports.iter().find_map(|name| {
-        let InterfaceName { interface, version } = api_version::parse_name(name)?;
-        Some((api_version::kind_of_export(interface)?, version.to_string()))
-    }) else {
-        return Err(PluginError::invalid(
-            hint,
-            "not a natter plugin: it exports no natter:plugin/<kind>-plugin interface",
-        ));
-    };
-    if !api_version::is_supported(&version) {
-        return Err(PluginError::ApiVersion {
-            plugin: hint.to_string(),
-            found: version,
-            supported: api_version::supported_text(),
-        });
-    }
-    for import in &imports {
-        match api_version::parse_name(import) {
-            Some(name) if name.version != version => {
-                return Err(PluginError::invalid(
-                    hint,
-                    format!("it imports {import} but exports natter:plugin@{version}"),
-                ));
-            }
-            Some(_) => {}
-            None => {
-                return Err(PluginError::invalid(
-                    hint,
-                    format!("it imports {import}, which this host does not provide (no WASI)"),
-                ));
-            }
-        }
-    }
-    Ok((kind, version))
-}
-
-fn check_manifest(
-    manifest: &Manifest,
-    kind: PluginKind,
-    version: &str,
-    hint: &str,
-) -> Result<(), PluginError> {
-    let name_ok = !manifest.name.is_empty()
-        && manifest.name.len() <= 64
-        && manifest
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !name_ok {
-        return Err(PluginError::invalid(
-            hint,
-            format!(
-                "manifest name \"{}\" must be 1 to 64 lowercase letters, digits or dashes",
-                manifest.name
-            ),
-        ));
-    }
-    if api_version::compat_key(&manifest.api_version) != api_version::compat_key(version) {
-        return Err(PluginError::invalid(
-            &manifest.name,
-            format!(
-                "its manifest says api-version {} but it was built for natter:plugin@{version}",
-                manifest.api_version
-            ),
-        ));
-    }
-    if manifest.kind != kind {
-        return Err(PluginError::invalid(
-            &manifest.name,
-            format!(
-                "its manifest says kind {} but it exports the {} interface",
-                manifest.kind.as_str(),
-                kind.as_str()
-            ),
-        ));
-    }
-    Ok(())
 }

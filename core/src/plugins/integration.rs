@@ -7,37 +7,12 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::domain::plugin_api::{
+    HttpMethod, PlatformEvent, RouteCaller, RouteRefusal, RouteRequest, RouteResponse,
+};
 use crate::domain::scope::Scope;
 use crate::plugins::host::Adapter;
-use crate::plugins::{FieldError, PluginError, PluginHost, PluginKind};
-
-/// The methods a plugin route may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HttpMethod {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-}
-
-impl HttpMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HttpMethod::Get => "get",
-            HttpMethod::Post => "post",
-            HttpMethod::Put => "put",
-            HttpMethod::Patch => "patch",
-            HttpMethod::Delete => "delete",
-        }
-    }
-
-    pub fn parse(method: &str) -> Option<Self> {
-        [Self::Get, Self::Post, Self::Put, Self::Patch, Self::Delete]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(method))
-    }
-}
+use crate::plugins::{PluginError, PluginHost, PluginKind};
 
 /// A route as the plugin declared it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,44 +168,6 @@ fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
         .collect()
 }
 
-/// Who called a plugin route: the token that passed its scope check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteCaller {
-    pub token_id: String,
-    pub token_name: String,
-    pub scopes: Vec<String>,
-}
-
-/// A request to a plugin route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteRequest {
-    pub method: HttpMethod,
-    /// The template of the matched route.
-    pub route: String,
-    pub params: Vec<(String, String)>,
-    pub query: Vec<(String, String)>,
-    /// JSON text, checked to parse.
-    pub body: Option<String>,
-    pub caller: RouteCaller,
-}
-
-/// A plugin's successful answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteResponse {
-    pub status: u16,
-    /// JSON text.
-    pub body: String,
-}
-
-/// A plugin's refusal of a request: the caller's mistake, not the plugin's failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteRefusal {
-    Invalid(Vec<FieldError>),
-    NotFound(String),
-    Conflict(String),
-    BadRequest(String),
-}
-
 impl PluginHost {
     /// Every route of every loaded integration plugin, disabled ones included (they answer 503), in
     /// plugin-name order. Of two plugins declaring the same method and shape, the first name wins.
@@ -342,39 +279,6 @@ impl PluginHost {
             },
         )
         .await
-    }
-}
-
-/// A platform event as integration plugins get it: the webhook envelope, with `data` as JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformEvent {
-    pub id: String,
-    pub event_type: String,
-    pub timestamp: String,
-    pub data: String,
-}
-
-impl PlatformEvent {
-    /// Splits a stored envelope (`{"id","type","timestamp","data"}`) into its parts.
-    pub fn from_envelope(envelope: &str) -> Result<Self, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(envelope).map_err(|e| format!("not an event envelope: {e}"))?;
-        let text = |key: &str| {
-            value[key]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| format!("the event envelope has no `{key}`"))
-        };
-        Ok(Self {
-            id: text("id")?,
-            event_type: text("type")?,
-            timestamp: text("timestamp")?,
-            data: value["data"].to_string(),
-        })
-    }
-
-    fn size(&self) -> usize {
-        self.id.len() + self.event_type.len() + self.timestamp.len() + self.data.len()
     }
 }
 

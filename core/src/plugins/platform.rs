@@ -134,9 +134,7 @@ impl CallState {
     pub fn agents_list(&mut self) -> Result<Vec<Agent>, ImportError> {
         self.require(Capability::AgentsRead)?;
         let platform = self.platform()?;
-        // Calls run on a blocking thread, so waiting for the database here stalls no async worker.
-        self.runtime
-            .block_on(platform.agents())
+        self.wait("agents-list", platform.agents())?
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
@@ -155,16 +153,14 @@ impl CallState {
             ));
         }
         let platform = self.platform()?;
-        self.runtime
-            .block_on(platform.save_agent(agent))
+        self.wait("agent-save", platform.save_agent(agent))?
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
     pub fn customer_get(&mut self, external_id: &str) -> Result<Option<Customer>, ImportError> {
         self.require(Capability::CustomersRead)?;
         let platform = self.platform()?;
-        self.runtime
-            .block_on(platform.customer(external_id))
+        self.wait("customer-get", platform.customer(external_id))?
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
@@ -178,8 +174,7 @@ impl CallState {
             other => ImportError::Unavailable(other.to_string()),
         })?;
         let platform = self.platform()?;
-        self.runtime
-            .block_on(platform.save_customer(fields))
+        self.wait("customer-save", platform.save_customer(fields))?
             .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
@@ -190,9 +185,11 @@ impl CallState {
             return Ok(None);
         };
         let platform = self.platform()?;
-        self.runtime
-            .block_on(platform.conversation(ConversationId(id)))
-            .map_err(|e| ImportError::Unavailable(e.to_string()))
+        self.wait(
+            "conversation-get",
+            platform.conversation(ConversationId(id)),
+        )?
+        .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
     pub fn messages_list(
@@ -208,9 +205,11 @@ impl CallState {
         let platform = self.platform()?;
         let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
         let limit = u64::from(limit.min(MAX_MESSAGES_PER_CALL));
-        self.runtime
-            .block_on(platform.messages(ConversationId(id), after, limit))
-            .map_err(|e| ImportError::Unavailable(e.to_string()))
+        self.wait(
+            "messages-list",
+            platform.messages(ConversationId(id), after, limit),
+        )?
+        .map_err(|e| ImportError::Unavailable(e.to_string()))
     }
 
     pub fn delivery_enqueue(
@@ -229,8 +228,7 @@ impl CallState {
         )?;
         let platform = self.platform()?;
         let queued = self
-            .runtime
-            .block_on(platform.enqueue_delivery(delivery))
+            .wait("delivery-enqueue", platform.enqueue_delivery(delivery))?
             .map_err(|e| match e {
                 PluginDeliveryError::Refused(why) => ImportError::Invalid(why.to_string()),
                 PluginDeliveryError::Store(e) => ImportError::Unavailable(e.to_string()),

@@ -1,14 +1,26 @@
-//! Host tests against the committed components: the built-in WebChat and the failure fixtures.
+//! Host tests against the committed components: the built-in WebChat and agent sync, the failure fixtures,
+//! and the limits on host functions (the key-value quota, the deadline of waits on the database).
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::plugins::capabilities::Grants;
+use crate::plugins::integration::PlatformEvent;
+use crate::plugins::limits::KvQuota;
 use crate::plugins::{
-    BUILTINS, Builtin, FailureKind, HostOptions, Limits, MemoryPluginData, PluginError, PluginHost,
-    PluginSource, PluginStatus, RenderContext,
+    BUILTINS, Builtin, FailureKind, HostOptions, Limits, MemoryPluginData, PluginData, PluginError,
+    PluginHost, PluginSource, PluginStatus, RenderContext,
 };
+use futures_util::future::BoxFuture;
+
+use crate::domain::customers::CustomerFields;
+use crate::domain::ids::{ConversationId, EventId};
+use crate::domain::model::{Agent, Customer, Message};
+use crate::domain::plugin_deliveries::OutboundDelivery;
+use crate::plugins::platform::{ConversationView, Platform};
+use crate::store::agent_sync::SyncedAgent;
+use crate::store::{PluginDeliveryError, Store, StoreError};
 
 const LOOP: &[u8] = include_bytes!("../../../plugins/dist/fixtures/loop.wasm");
 const ALLOC: &[u8] = include_bytes!("../../../plugins/dist/fixtures/alloc.wasm");
@@ -16,6 +28,7 @@ const TRAP: &[u8] = include_bytes!("../../../plugins/dist/fixtures/trap.wasm");
 const UNGRANTED: &[u8] = include_bytes!("../../../plugins/dist/fixtures/ungranted-capability.wasm");
 const WRONG_VERSION: &[u8] =
     include_bytes!("../../../plugins/dist/fixtures/wrong-api-version.wasm");
+const EVENT_LOG: &[u8] = include_bytes!("../../../plugins/dist/fixtures/event-log.wasm");
 
 fn limits() -> Limits {
     Limits {
@@ -23,6 +36,10 @@ fn limits() -> Limits {
         memory_bytes: 16 * 1024 * 1024,
         max_payload_bytes: 256 * 1024,
         failures_before_disable: 3,
+        kv: KvQuota {
+            max_keys: 1000,
+            max_bytes: 1024 * 1024,
+        },
     }
 }
 
@@ -96,7 +113,12 @@ async fn an_endless_loop_fails_its_call_at_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn allocating_without_end_fails_at_the_memory_cap() {
-    let host = host_with(&[("alloc", ALLOC)], limits()).await;
+    // A deadline far off: on a loaded machine, growing to the cap must not lose a race against it.
+    let limits = Limits {
+        call_deadline: Duration::from_secs(10),
+        ..limits()
+    };
+    let host = host_with(&[("alloc", ALLOC)], limits).await;
     let (kind, message) = failure(host.render("fixture-alloc", "{}", &ctx()).await);
     assert_eq!(kind, FailureKind::Memory, "{message}");
 }
@@ -252,4 +274,244 @@ async fn agent_sync_loads_as_an_integration_with_its_routes() {
     assert_eq!(route.path, "/agents/{externalId}");
     assert_eq!(params, [("externalId".to_string(), "u-1".to_string())]);
     assert!(host.route_for(HttpMethod::Get, "/agents/u-1").is_none());
+}
+
+/// A migrated SQLite file, removed with the returned directory.
+async fn sqlite_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("natter.db").display()
+    );
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
+/// The `event-log` fixture (it appends each event it is handed to the value of its key `log`) over
+/// `store`, granted `kv`. Its calls get seconds: they write to a real SQLite file, maybe on a busy machine.
+async fn event_log_host(store: &Store, kv: KvQuota) -> PluginHost {
+    PluginHost::start(HostOptions {
+        limits: Limits {
+            call_deadline: Duration::from_secs(3),
+            failures_before_disable: 10,
+            kv,
+            ..limits()
+        },
+        grants: Grants::from_config(&std::collections::BTreeMap::from([(
+            "fixture-event-log".to_string(),
+            vec!["kv".to_string()],
+        )])),
+        dir: None,
+        builtins: vec![Builtin {
+            name: "event-log",
+            bytes: EVENT_LOG,
+        }],
+        data: Arc::new(store.clone()),
+        platform: None,
+    })
+    .await
+    .unwrap()
+}
+
+fn event(id: &str, body: &str) -> PlatformEvent {
+    PlatformEvent {
+        id: id.to_string(),
+        event_type: "message.created".to_string(),
+        timestamp: "2026-12-01T10:00:00.000Z".to_string(),
+        data: serde_json::json!({ "message": { "body": body } }).to_string(),
+    }
+}
+
+/// The ids of the events the fixture logged, read from the store.
+async fn logged(store: &Store) -> Vec<String> {
+    let log = store
+        .kv_get("fixture-event-log", "log")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| "[]".into());
+    let log: serde_json::Value = serde_json::from_str(&log).unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kv_set_past_the_quota_is_refused_and_the_plugin_sees_why() {
+    let (store, _dir) = sqlite_store().await;
+    let host = event_log_host(
+        &store,
+        KvQuota {
+            max_keys: 2,
+            max_bytes: 280,
+        },
+    )
+    .await;
+    let on_event = |id: &'static str, body: &'static str| {
+        host.on_event("fixture-event-log", "{}".into(), event(id, body))
+    };
+
+    // Each logged event adds 76 bytes to the value of `log`: three make 232 bytes, a fourth 308.
+    for id in ["evt_1", "evt_2", "evt_3"] {
+        on_event(id, "hello").await.unwrap();
+    }
+    let (kind, message) = failure(on_event("evt_4", "hello").await);
+    assert_eq!(kind, FailureKind::Failed, "{message}");
+    assert!(
+        message.contains("key-value store is full") && message.contains("plugins.kv_max_bytes"),
+        "the plugin got the host's reason: {message}"
+    );
+    assert_eq!(
+        logged(&store).await,
+        ["evt_1", "evt_2", "evt_3"],
+        "nothing half-written"
+    );
+
+    // `fail-once` keeps a key per event: the second key fits, a third is refused.
+    let (kind, _) = failure(on_event("evt_5", "fail-once").await);
+    assert_eq!(kind, FailureKind::Failed, "failing once on purpose");
+    let (kind, message) = failure(on_event("evt_6", "fail-once").await);
+    assert_eq!(kind, FailureKind::Failed, "{message}");
+    assert!(message.contains("plugins.kv_max_keys"), "{message}");
+    assert_eq!(
+        store
+            .kv_get("fixture-event-log", "tried-evt_6")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_function_waiting_on_the_database_ends_with_the_call_deadline() {
+    let (store, _dir) = sqlite_store().await;
+    let host = event_log_host(
+        &store,
+        KvQuota {
+            max_keys: 100,
+            max_bytes: 100_000,
+        },
+    )
+    .await;
+
+    // Another writer holds the store's write lock: the fixture's kv-set waits for it.
+    let writer = store.write().await.unwrap();
+    let (kind, message) = failure(
+        host.on_event("fixture-event-log", "{}".into(), event("evt_1", "hello"))
+            .await,
+    );
+    assert_eq!(kind, FailureKind::Deadline, "{message}");
+    assert!(
+        message.contains("kv-set"),
+        "says what it waited for: {message}"
+    );
+    drop(writer);
+
+    // The abandoned write left nothing behind, and the next call goes through.
+    assert!(logged(&store).await.is_empty());
+    host.on_event("fixture-event-log", "{}".into(), event("evt_2", "hello"))
+        .await
+        .unwrap();
+    assert_eq!(logged(&store).await, ["evt_2"]);
+}
+
+/// A platform whose database never answers: every host function's wait must end with the call.
+struct SilentPlatform;
+
+impl Platform for SilentPlatform {
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<Agent>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn save_agent(&self, _agent: SyncedAgent) -> BoxFuture<'_, Result<Agent, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn customer<'a>(
+        &'a self,
+        _external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Customer>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn save_customer(
+        &self,
+        _fields: CustomerFields,
+    ) -> BoxFuture<'_, Result<Customer, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn conversation(
+        &self,
+        _id: ConversationId,
+    ) -> BoxFuture<'_, Result<Option<ConversationView>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn messages(
+        &self,
+        _conversation: ConversationId,
+        _after_seq: i64,
+        _limit: u64,
+    ) -> BoxFuture<'_, Result<Vec<Message>, StoreError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn enqueue_delivery(
+        &self,
+        _delivery: OutboundDelivery,
+    ) -> BoxFuture<'_, Result<EventId, PluginDeliveryError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_host_function_ends_with_the_call_deadline() {
+    use crate::plugins::integration::{HttpMethod, RouteCaller, RouteRequest};
+
+    let bytes = BUILTINS
+        .iter()
+        .find(|b| b.name == "agent-sync")
+        .unwrap()
+        .bytes;
+    let host = PluginHost::start(
+        HostOptions {
+            // Long enough that the plugin reaches its first host call however busy the machine is.
+            limits: Limits {
+                call_deadline: Duration::from_secs(1),
+                ..limits()
+            },
+            grants: Grants::from_config(&std::collections::BTreeMap::from([(
+                "agent-sync".to_string(),
+                vec!["agents.read".to_string(), "agents.write".to_string()],
+            )])),
+            dir: None,
+            builtins: vec![Builtin {
+                name: "agent-sync",
+                bytes,
+            }],
+            data: Arc::new(MemoryPluginData::default()),
+            platform: None,
+        }
+        .with_platform(Arc::new(SilentPlatform)),
+    )
+    .await
+    .unwrap();
+    let request = RouteRequest {
+        method: HttpMethod::Put,
+        route: "/agents/sync".into(),
+        params: Vec::new(),
+        query: Vec::new(),
+        body: Some(r#"{"agents":[]}"#.into()),
+        caller: RouteCaller {
+            token_id: "t".into(),
+            token_name: "test".into(),
+            scopes: vec!["agents:write".into()],
+        },
+    };
+    let (kind, message) = failure(host.handle_route("agent-sync", "{}".into(), request).await);
+    assert_eq!(kind, FailureKind::Deadline, "{message}");
+    assert!(message.contains("agents-list"), "{message}");
 }

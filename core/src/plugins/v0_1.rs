@@ -6,7 +6,7 @@ use wasmtime::{Engine, Store};
 
 use crate::domain::customers::CustomerFields;
 use crate::domain::model::AuthorKind;
-use crate::plugins::call::{CallState, ImportError, LogLevel};
+use crate::plugins::call::{CallState, HostDeadline, ImportError, LogLevel};
 use crate::plugins::platform::ConversationView;
 use crate::plugins::{
     FieldError, HookEvent, HookEventKind, Manifest, PluginKind, RenderContext, Rendered,
@@ -16,9 +16,16 @@ use crate::store::agent_sync::SyncedAgent;
 
 pub mod integration;
 
+// Host imports may trap: a host function that waits past the call's deadline ends the call rather than
+// hand the plugin an error it could ignore. `host-error` is carried as the host's `ImportError` and
+// converted (or turned into that trap) in `convert_host_error`.
 wasmtime::component::bindgen!({
     path: "../sdk/wit/v0.1",
     world: "widget",
+    imports: { default: trappable },
+    trappable_error_type: {
+        "natter:plugin/types.host-error" => ImportError,
+    },
 });
 
 pub mod cobrowse;
@@ -170,10 +177,22 @@ pub(crate) fn field_errors(errors: Vec<types::FieldError>) -> Vec<FieldError> {
         .collect()
 }
 
-impl types::Host for CallState {}
+impl types::Host for CallState {
+    fn convert_host_error(&mut self, error: ImportError) -> wasmtime::Result<types::HostError> {
+        Ok(match error {
+            ImportError::Denied(capability) => types::HostError::Denied(capability.to_string()),
+            ImportError::TooLarge => types::HostError::TooLarge,
+            ImportError::Unavailable(why) => types::HostError::Unavailable(why),
+            ImportError::Invalid(why) => types::HostError::Invalid(why),
+            // 0.1 has no variant of its own for a full store; `invalid` carries the reason.
+            ImportError::Full(full) => types::HostError::Invalid(full.to_string()),
+            ImportError::Deadline(what) => return Err(HostDeadline(what).into()),
+        })
+    }
+}
 
 impl host::Host for CallState {
-    fn log(&mut self, level: host::LogLevel, message: String) {
+    fn log(&mut self, level: host::LogLevel, message: String) -> wasmtime::Result<()> {
         let level = match level {
             host::LogLevel::Trace => LogLevel::Trace,
             host::LogLevel::Debug => LogLevel::Debug,
@@ -182,26 +201,27 @@ impl host::Host for CallState {
             host::LogLevel::Error => LogLevel::Error,
         };
         CallState::log(self, level, &message);
+        Ok(())
     }
 
-    fn now_ms(&mut self) -> u64 {
-        CallState::now_ms(self)
+    fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(CallState::now_ms(self))
     }
 
-    fn kv_get(&mut self, key: String) -> Result<Option<String>, types::HostError> {
-        CallState::kv_get(self, &key).map_err(host_error)
+    fn kv_get(&mut self, key: String) -> Result<Option<String>, ImportError> {
+        CallState::kv_get(self, &key)
     }
 
-    fn kv_set(&mut self, key: String, value: String) -> Result<(), types::HostError> {
-        CallState::kv_set(self, &key, &value).map_err(host_error)
+    fn kv_set(&mut self, key: String, value: String) -> Result<(), ImportError> {
+        CallState::kv_set(self, &key, &value)
     }
 
-    fn agents_list(&mut self) -> Result<Vec<types::Agent>, types::HostError> {
-        let agents = CallState::agents_list(self).map_err(host_error)?;
+    fn agents_list(&mut self) -> Result<Vec<types::Agent>, ImportError> {
+        let agents = CallState::agents_list(self)?;
         Ok(agents.iter().map(agent).collect())
     }
 
-    fn agent_save(&mut self, fields: types::AgentFields) -> Result<types::Agent, types::HostError> {
+    fn agent_save(&mut self, fields: types::AgentFields) -> Result<types::Agent, ImportError> {
         let synced = SyncedAgent {
             external_id: fields.external_id,
             email: fields.email,
@@ -209,24 +229,20 @@ impl host::Host for CallState {
             groups: fields.groups,
             enabled: fields.enabled,
         };
-        CallState::agent_save(self, synced)
-            .map(|saved| agent(&saved))
-            .map_err(host_error)
+        CallState::agent_save(self, synced).map(|saved| agent(&saved))
     }
 
     fn customer_get(
         &mut self,
         external_id: String,
-    ) -> Result<Option<types::Customer>, types::HostError> {
-        CallState::customer_get(self, &external_id)
-            .map(|found| found.as_ref().map(customer))
-            .map_err(host_error)
+    ) -> Result<Option<types::Customer>, ImportError> {
+        CallState::customer_get(self, &external_id).map(|found| found.as_ref().map(customer))
     }
 
     fn customer_save(
         &mut self,
         fields: types::CustomerFields,
-    ) -> Result<types::Customer, types::HostError> {
+    ) -> Result<types::Customer, ImportError> {
         let fields = CustomerFields {
             external_id: fields.external_id,
             email: fields.email,
@@ -234,18 +250,11 @@ impl host::Host for CallState {
             lastname: fields.lastname,
             labels: fields.labels,
         };
-        CallState::customer_save(self, fields)
-            .map(|saved| customer(&saved))
-            .map_err(host_error)
+        CallState::customer_save(self, fields).map(|saved| customer(&saved))
     }
 
-    fn conversation_get(
-        &mut self,
-        id: String,
-    ) -> Result<Option<types::Conversation>, types::HostError> {
-        CallState::conversation_get(self, &id)
-            .map(|found| found.as_ref().map(conversation))
-            .map_err(host_error)
+    fn conversation_get(&mut self, id: String) -> Result<Option<types::Conversation>, ImportError> {
+        CallState::conversation_get(self, &id).map(|found| found.as_ref().map(conversation))
     }
 
     fn messages_list(
@@ -253,16 +262,15 @@ impl host::Host for CallState {
         conversation_id: String,
         after_seq: u64,
         limit: u32,
-    ) -> Result<Vec<types::Message>, types::HostError> {
+    ) -> Result<Vec<types::Message>, ImportError> {
         CallState::messages_list(self, &conversation_id, after_seq, limit)
             .map(|messages| messages.iter().map(message).collect())
-            .map_err(host_error)
     }
 
     fn delivery_enqueue(
         &mut self,
         delivery: types::OutboundDelivery,
-    ) -> Result<String, types::HostError> {
+    ) -> Result<String, ImportError> {
         CallState::delivery_enqueue(
             self,
             &delivery.webhook_id,
@@ -271,7 +279,6 @@ impl host::Host for CallState {
             delivery.conversation_id.as_deref(),
         )
         .map(|id| id.0.to_string())
-        .map_err(host_error)
     }
 }
 
@@ -333,14 +340,5 @@ fn agent(a: &crate::domain::model::Agent) -> types::Agent {
         name: a.name.clone(),
         groups: a.groups.clone(),
         enabled: a.enabled,
-    }
-}
-
-fn host_error(error: ImportError) -> types::HostError {
-    match error {
-        ImportError::Denied(capability) => types::HostError::Denied(capability.to_string()),
-        ImportError::TooLarge => types::HostError::TooLarge,
-        ImportError::Unavailable(why) => types::HostError::Unavailable(why),
-        ImportError::Invalid(why) => types::HostError::Invalid(why),
     }
 }

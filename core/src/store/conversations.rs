@@ -15,7 +15,7 @@ use crate::domain::model::{
 use crate::domain::webhook_events::DomainEvent;
 use crate::store::entities::{agent, conversation, counter, message};
 use crate::store::visitors::customer_for_visitor;
-use crate::store::{Store, StoreError, StoreResult, convert};
+use crate::store::{Store, StoreError, StoreResult, convert, outbox};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct AppendOutcome {
     pub opened: bool,
     /// The client id was seen before: nothing new was stored, `message` is the earlier one.
     pub duplicate: bool,
+    /// The message assigned the conversation to its author (an agent answering from the queue).
+    pub assigned: bool,
 }
 
 impl Store {
@@ -166,14 +168,21 @@ impl Store {
             conversation,
             opened,
             duplicate: false,
+            assigned: false,
         })
     }
 
     /// Stores a message in an existing open conversation (an agent's reply, a system note).
+    /// `None` if there is no such conversation.
+    ///
+    /// With `answering`, the agent who wrote it takes the conversation if nobody has it: answering
+    /// from the queue assigns it (`conversation.assigned`, then `message.created`, in this
+    /// transaction). A conversation someone already has keeps its assignee.
     pub async fn append_message(
         &self,
         conversation_id: ConversationId,
         new: NewMessage,
+        answering: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AppendOutcome>> {
         let w = self.write().await?;
@@ -195,6 +204,10 @@ impl Store {
         if current.status != ConversationStatus::Open.as_str() {
             return Err(StoreError::Closed);
         }
+        let assigned = match answering {
+            Some(agent) => claim(&w.tx, conversation_id, agent, now).await?.is_some(),
+            None => false,
+        };
         let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
         let created = DomainEvent::MessageCreated {
             conversation: conversation.clone(),
@@ -208,7 +221,25 @@ impl Store {
             conversation,
             opened: false,
             duplicate: false,
+            assigned,
         }))
+    }
+
+    /// Assigns an open conversation to `agent` only if nobody has it (an agent arriving through a
+    /// chat link takes it from the queue). The conversation after, if this assigned it.
+    pub async fn claim_conversation(
+        &self,
+        id: ConversationId,
+        agent: AgentId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Conversation>> {
+        let w = self.write().await?;
+        let claimed = claim(&w.tx, id, agent, now).await?;
+        w.commit().await?;
+        if claimed.is_some() {
+            self.events_committed();
+        }
+        Ok(claimed)
     }
 
     /// Sets the assignee (`None` puts it back in the queue). `None` if there is no such conversation.
@@ -271,6 +302,58 @@ impl Store {
         self.events_committed();
         Ok(Some(after))
     }
+}
+
+/// The conditional update behind a claim: it matches only an open, unassigned row, so of two
+/// agents answering at once exactly one takes the conversation (the row lock decides).
+async fn claim(
+    db: &impl ConnectionTrait,
+    id: ConversationId,
+    agent: AgentId,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Conversation>> {
+    let taken = conversation::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .is_none_or(|row| {
+            row.assignee_id.is_some() || row.status != ConversationStatus::Open.as_str()
+        });
+    if taken {
+        return Ok(None);
+    }
+    let Some(agent_row) = agent::Entity::find_by_id(agent.0).one(db).await? else {
+        return Ok(None);
+    };
+    let agent = convert::agent(agent_row)?;
+    if !agent.enabled {
+        return Ok(None);
+    }
+    let change_seq = next_change(db).await?;
+    let updated = conversation::Entity::update_many()
+        .col_expr(conversation::Column::AssigneeId, agent.id.0.into())
+        .col_expr(conversation::Column::ChangeSeq, change_seq.into())
+        .col_expr(conversation::Column::UpdatedAt, now.into())
+        .filter(conversation::Column::Id.eq(id.0))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Open.as_str()))
+        .filter(conversation::Column::AssigneeId.is_null())
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(None);
+    }
+    let after = conversation::Entity::find_by_id(id.0)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} vanished")))?;
+    let after = convert::conversation(after)?;
+    let event = DomainEvent::ConversationAssigned {
+        conversation: after.clone(),
+        assignee: Some(agent),
+    };
+    // The agent took it themselves (answering, or opening its link): integrations hear of it,
+    // but the agent gets no mail telling them a conversation waits for them.
+    outbox::append(db, &event, now).await?;
+    Ok(Some(after))
 }
 
 /// Applies `change` and moves the conversation in the change feed; the row before and the
@@ -338,6 +421,7 @@ async fn duplicate(
         conversation: convert::conversation(conversation)?,
         opened: false,
         duplicate: true,
+        assigned: false,
     })
 }
 

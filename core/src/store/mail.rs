@@ -1,5 +1,5 @@
-//! Mail in the outbox: the mail fan-out of each event (decided by the planner, written in the
-//! event's transaction), mails queued on their own (transcripts), offline-form contacts, and the
+//! Mail in the outbox: the mails each event causes (read the facts the planner wants, write its
+//! plan, in the event's transaction), mails queued on their own (transcripts), offline-form contacts, and the
 //! mail worker's claims and attempt records.
 
 use std::sync::Arc;
@@ -12,17 +12,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::agent_links::LINK_PREFIX;
 use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
 use crate::domain::mail::{
-    AttemptOutcome, Contact, MailAttemptEntry, MailDelivery, MailKind, MailPlanner, MailState,
-    NewMail,
+    AttemptOutcome, Contact, FactsWanted, MailAttemptEntry, MailDelivery, MailFacts, MailKind,
+    MailPlanner, MailState, NewMail,
 };
-use crate::domain::model::{Agent, AuthorKind, Conversation, Message};
-use crate::domain::secret;
 use crate::domain::webhook_events::DomainEvent;
-use crate::store::entities::{agent_link, conversation, mail_attempt, mail_contact, mail_delivery};
-use crate::store::{Store, StoreError, StoreResult, convert, outbox};
+use crate::store::entities::{
+    agent, agent_link, conversation, mail_attempt, mail_contact, mail_delivery,
+};
+use crate::store::{Store, StoreError, StoreResult, convert};
 
 /// A mail the worker claimed: everything one attempt needs.
 #[derive(Debug, Clone)]
@@ -68,21 +67,6 @@ impl Store {
     /// Notified whenever mail may have become due.
     pub fn mail_signal(&self) -> Arc<tokio::sync::Notify> {
         self.mail_signal.clone()
-    }
-
-    /// Writes `event` to the outbox with its webhook deliveries and the mails it causes, inside the
-    /// caller's transaction.
-    pub(crate) async fn append_event(
-        &self,
-        db: &impl ConnectionTrait,
-        event: &DomainEvent,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        outbox::append(db, event, now).await?;
-        if let Some(planner) = self.mail_planner.get() {
-            fan_out(db, planner.as_ref(), event, now).await?;
-        }
-        Ok(())
     }
 
     /// Queues one mail on its own (a transcript).
@@ -357,92 +341,78 @@ impl Store {
     }
 }
 
-/// The mails one event causes: the offline message its visitor message carries, and a notification
-/// to the assignee when they are not connected (at most one per quiet period).
-async fn fan_out(
+/// Writes the mails `event` causes, inside the event's transaction: reads the facts the planner
+/// wants, asks it, and writes its plan (mails, the one-time links they carry, the offline contact
+/// tied to its conversation).
+pub(crate) async fn write_planned_mails(
     db: &impl ConnectionTrait,
     planner: &dyn MailPlanner,
     event: &DomainEvent,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    match event {
-        DomainEvent::MessageCreated {
-            conversation,
-            message,
-        } if message.author_kind == AuthorKind::Visitor => {
-            if let Some(client_id) = &message.client_id
-                && let Some(row) = mail_contact::Entity::find()
-                    .filter(mail_contact::Column::VisitorId.eq(conversation.visitor_id.0))
-                    .filter(mail_contact::Column::ClientId.eq(client_id.as_str()))
-                    .filter(mail_contact::Column::ConversationId.is_null())
-                    .one(db)
-                    .await?
-            {
-                let mut active: mail_contact::ActiveModel = row.clone().into();
-                active.conversation_id = Set(Some(conversation.id.0));
-                active.update(db).await?;
-                if let Some(mail) = planner.offline_message(&contact(row), conversation, message) {
-                    insert_mail(db, mail, now).await?;
-                }
-            }
-            if let Some(assignee) = conversation.assignee_id {
-                let agent = crate::store::entities::agent::Entity::find_by_id(assignee.0)
-                    .one(db)
-                    .await?
-                    .map(convert::agent)
-                    .transpose()?;
-                if let Some(agent) = agent {
-                    notify(db, planner, &agent, conversation, Some(message), now).await?;
-                }
-            }
+    let wanted = planner.wants(event);
+    if wanted == FactsWanted::default() {
+        return Ok(());
+    }
+    let contact_row = match &wanted.offline_contact {
+        Some((visitor, client_id)) => {
+            mail_contact::Entity::find()
+                .filter(mail_contact::Column::VisitorId.eq(visitor.0))
+                .filter(mail_contact::Column::ClientId.eq(client_id.as_str()))
+                .filter(mail_contact::Column::ConversationId.is_null())
+                .one(db)
+                .await?
         }
-        DomainEvent::ConversationAssigned {
-            conversation,
-            assignee: Some(agent),
-        } => notify(db, planner, agent, conversation, None, now).await?,
-        _ => {}
-    }
-    Ok(())
-}
-
-async fn notify(
-    db: &impl ConnectionTrait,
-    planner: &dyn MailPlanner,
-    agent: &Agent,
-    conversation: &Conversation,
-    message: Option<&Message>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    if !agent.enabled || planner.agent_connected(agent.id) {
-        return Ok(());
-    }
-    let recent = mail_delivery::Entity::find()
-        .filter(mail_delivery::Column::Kind.eq(MailKind::AgentNotification.as_str()))
-        .filter(mail_delivery::Column::ConversationId.eq(conversation.id.0))
-        .filter(mail_delivery::Column::AgentId.eq(agent.id.0))
-        .filter(mail_delivery::Column::CreatedAt.gt(now - planner.quiet_period()))
-        .one(db)
-        .await?;
-    if recent.is_some() {
-        return Ok(());
-    }
-    // The link is written with the mail, so a mail never carries a link that was not committed.
-    let link = secret::generate(LINK_PREFIX);
-    let Some(mail) = planner.agent_notification(agent, conversation, message, &link.plain) else {
-        return Ok(());
+        None => None,
     };
-    agent_link::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        agent_id: Set(agent.id.0),
-        conversation_id: Set(conversation.id.0),
-        hash: Set(link.hash),
-        created_at: Set(now),
-        expires_at: Set(now + planner.link_ttl()),
-        used_at: Set(None),
+    let conversation = event.conversation_id();
+    let (agent, agent_notified_at) = match wanted.agent {
+        Some(id) => {
+            let agent = agent::Entity::find_by_id(id.0)
+                .one(db)
+                .await?
+                .map(convert::agent)
+                .transpose()?;
+            let notified = mail_delivery::Entity::find()
+                .filter(mail_delivery::Column::Kind.eq(MailKind::AgentNotification.as_str()))
+                .filter(mail_delivery::Column::ConversationId.eq(conversation.map(|c| c.0)))
+                .filter(mail_delivery::Column::AgentId.eq(id.0))
+                .order_by_desc(mail_delivery::Column::CreatedAt)
+                .one(db)
+                .await?;
+            (agent, notified.map(|m| m.created_at))
+        }
+        None => (None, None),
+    };
+    let facts = MailFacts {
+        offline_contact: contact_row.clone().map(contact),
+        agent,
+        agent_notified_at,
+    };
+    let plan = planner.plan(event, facts, now);
+    if plan.tie_offline_contact
+        && let (Some(row), Some(conversation)) = (contact_row, conversation)
+    {
+        let mut active: mail_contact::ActiveModel = row.into();
+        active.conversation_id = Set(Some(conversation.0));
+        active.update(db).await?;
     }
-    .insert(db)
-    .await?;
-    insert_mail(db, mail, now).await?;
+    for link in plan.agent_links {
+        agent_link::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            agent_id: Set(link.agent_id.0),
+            conversation_id: Set(link.conversation_id.0),
+            hash: Set(link.hash),
+            created_at: Set(now),
+            expires_at: Set(link.expires_at),
+            used_at: Set(None),
+        }
+        .insert(db)
+        .await?;
+    }
+    for mail in plan.mails {
+        insert_mail(db, mail, now).await?;
+    }
     Ok(())
 }
 

@@ -15,8 +15,26 @@ use crate::domain::webhooks::DeliveryState;
 use crate::store::entities::{
     conversation, counter, outbox_event, webhook_delivery, webhook_endpoint,
 };
+use crate::store::mail::write_planned_mails;
 use crate::store::webhooks::subscribes;
 use crate::store::{Store, StoreError, StoreResult};
+
+impl Store {
+    /// Writes `event` to the outbox with its webhook deliveries and the mails it causes, inside the
+    /// caller's transaction.
+    pub(crate) async fn append_event(
+        &self,
+        db: &impl ConnectionTrait,
+        event: &DomainEvent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        append(db, event, now).await?;
+        if let Some(planner) = self.mail_planner.get() {
+            write_planned_mails(db, planner.as_ref(), event, now).await?;
+        }
+        Ok(())
+    }
+}
 
 /// Writes `event` to the outbox and queues it for every endpoint that wants it. Call it inside the
 /// write transaction of the change, so both commit or neither does.

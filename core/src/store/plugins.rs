@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use chrono::Utc;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Set, Statement};
 
 use crate::domain::widget::StoredWidgetConfig;
 use crate::plugins::PluginData;
-use crate::plugins::capabilities::DisabledRecord;
+use crate::plugins::capabilities::{DisabledRecord, KvSetError};
+use crate::plugins::limits::{KvQuota, KvUsage};
 use crate::store::entities::{plugin_kv, plugin_state, widget_config};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -23,7 +24,16 @@ impl Store {
         )
     }
 
-    pub async fn plugin_kv_set(&self, plugin: &str, key: &str, value: &str) -> StoreResult<()> {
+    /// Writes `key` unless the plugin's store would grow past `quota`. The usage is read under the write
+    /// lock, in the transaction that writes, so a refused write changes nothing and two writes cannot
+    /// together pass the quota.
+    pub async fn plugin_kv_set(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &str,
+        quota: KvQuota,
+    ) -> Result<(), KvSetError> {
         let row = plugin_kv::ActiveModel {
             plugin: Set(plugin.to_string()),
             key: Set(key.to_string()),
@@ -31,6 +41,8 @@ impl Store {
             updated_at: Set(Utc::now()),
         };
         let w = self.write().await?;
+        let (before, previous) = kv_usage(&w.tx, plugin, key).await?;
+        quota.check(before, before.after_write(key, value, previous))?;
         plugin_kv::Entity::insert(row)
             .on_conflict(
                 OnConflict::columns([plugin_kv::Column::Plugin, plugin_kv::Column::Key])
@@ -38,8 +50,9 @@ impl Store {
                     .to_owned(),
             )
             .exec_without_returning(&w.tx)
-            .await?;
-        w.commit().await
+            .await
+            .map_err(StoreError::from)?;
+        Ok(w.commit().await?)
     }
 
     pub async fn disabled_plugins(&self) -> StoreResult<HashMap<String, DisabledRecord>> {
@@ -146,6 +159,51 @@ impl Store {
     }
 }
 
+/// What `plugin` keeps in its key-value store, and the bytes `key` holds if it exists. Counted in the
+/// database: summing in Rust would read every value on every write.
+async fn kv_usage(
+    tx: &DatabaseTransaction,
+    plugin: &str,
+    key: &str,
+) -> StoreResult<(KvUsage, Option<u64>)> {
+    let backend = tx.get_database_backend();
+    // Bytes, not characters: `length` counts characters of text in both databases.
+    let (size, p1, p2) = match backend {
+        DbBackend::Postgres => (r#"octet_length("key") + octet_length("value")"#, "$1", "$2"),
+        DbBackend::Sqlite | DbBackend::MySql => (
+            r#"length(CAST("key" AS BLOB)) + length(CAST("value" AS BLOB))"#,
+            "?1",
+            "?2",
+        ),
+    };
+    let sql = format!(
+        r#"SELECT COUNT(*) AS keys, COALESCE(SUM({size}), 0) AS bytes,
+           COALESCE(SUM(CASE WHEN "key" = {p2} THEN 1 ELSE 0 END), 0) AS present,
+           COALESCE(SUM(CASE WHEN "key" = {p2} THEN {size} ELSE 0 END), 0) AS key_bytes
+           FROM plugin_kv WHERE "plugin" = {p1}"#
+    );
+    let row = tx
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [plugin.into(), key.into()],
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("no answer counting plugin_kv".into()))?;
+    let number = |column: &str| -> StoreResult<u64> {
+        let n: i64 = row.try_get("", column)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    };
+    let usage = KvUsage {
+        keys: number("keys")?,
+        bytes: number("bytes")?,
+    };
+    let previous = (number("present")? > 0)
+        .then(|| number("key_bytes"))
+        .transpose()?;
+    Ok((usage, previous))
+}
+
 fn stored_widget_config(row: widget_config::Model) -> StoreResult<StoredWidgetConfig> {
     Ok(StoredWidgetConfig {
         config: serde_json::from_str(&row.config)
@@ -170,8 +228,9 @@ impl PluginData for Store {
         plugin: &'a str,
         key: &'a str,
         value: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.plugin_kv_set(plugin, key, value))
+        quota: KvQuota,
+    ) -> BoxFuture<'a, Result<(), KvSetError>> {
+        Box::pin(self.plugin_kv_set(plugin, key, value, quota))
     }
 
     fn disabled(&self) -> BoxFuture<'_, Result<HashMap<String, DisabledRecord>, StoreError>> {

@@ -16,9 +16,9 @@ use crate::domain::cobrowse::CobrowseError;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId};
 use crate::domain::model::{Agent, AuthorKind, ConversationFilter, ConversationStatus};
-use crate::http::dto::{AgentDto, ConversationDto};
 use crate::http::error::ApiError;
 use crate::http::session::session_cookie;
+use crate::wire::{AgentDto, ConversationDto};
 use crate::ws::connection::{
     Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
 };

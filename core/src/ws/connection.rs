@@ -13,7 +13,7 @@ use crate::bus::SharedEvent;
 use crate::domain::chat::Chat;
 use crate::domain::ids::ConversationId;
 use crate::domain::model::Message;
-use crate::http::dto::MessageDto;
+use crate::wire::MessageDto;
 use crate::ws::protocol::{PROTOCOL_VERSION, ServerFrame};
 
 /// How many missed messages one resume or gap fill sends at most; a client further behind

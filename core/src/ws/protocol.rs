@@ -7,7 +7,7 @@ use crate::domain::cobrowse::{CobrowseEvent, ControlAction, SessionView};
 use crate::domain::events::{Author, RealtimeEvent};
 use crate::domain::ids::CobrowseSessionId;
 use crate::domain::model::{AgentStatus, PageInfo};
-use crate::http::dto::{AgentDto, ConversationDto, MessageDto};
+use crate::wire::{AgentDto, ConversationDto, MessageDto, VisitorContextDto};
 
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -149,6 +149,9 @@ pub enum ServerFrame {
         visitor_id: Uuid,
         conversation: Option<ConversationDto>,
         presence: PresenceDto,
+        /// The server sends mail: the offline form (`POST /api/v1/widget/offline-messages`) and
+        /// transcripts (`POST /api/v1/widget/transcripts`) work. Without it the widget offers neither.
+        mail: bool,
     },
     #[serde(rename = "welcome")]
     AgentWelcome {
@@ -220,6 +223,9 @@ pub enum ServerFrame {
         #[serde(flatten)]
         action: ControlAction,
     },
+    /// To agents: where a visitor with an open conversation is now (page, browser, language), or
+    /// that they left (`online: false`, the rest null).
+    Visitor(VisitorContextDto),
 }
 
 impl ServerFrame {
@@ -268,6 +274,10 @@ impl ServerFrame {
                 available: *available,
             }),
             RealtimeEvent::Cobrowse(event) => Self::from_cobrowse(event),
+            RealtimeEvent::VisitorContext {
+                visitor_id,
+                context,
+            } => ServerFrame::Visitor(VisitorContextDto::new(*visitor_id, context.as_ref())),
         })
     }
 

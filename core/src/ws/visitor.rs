@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::ORIGIN;
+use axum::http::header::{ACCEPT_LANGUAGE, ORIGIN, USER_AGENT};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -20,10 +20,11 @@ use crate::domain::DomainError;
 use crate::domain::cobrowse::{CobrowseEvent, SessionStatus};
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{ConversationId, VisitorId};
+use crate::domain::live_visitors::VisitorContext;
 use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, PageInfo, Site, Visitor};
 use crate::domain::visibility::VisitorFacts;
-use crate::http::dto::ConversationDto;
 use crate::http::error::ApiError;
+use crate::wire::ConversationDto;
 use crate::ws::connection::{
     Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
 };
@@ -51,14 +52,31 @@ pub async fn upgrade(
     if !origin_allowed(&site, &headers) {
         return Err(ApiError::OriginNotAllowed);
     }
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let client = Client {
+        user_agent: header(USER_AGENT),
+        accept_language: header(ACCEPT_LANGUAGE),
+    };
     // A generous transport cap (a co-browse snapshot is the largest frame); the protocol's own limit is
     // checked per frame with a clean close.
     let max = (state.config.server.max_frame_bytes * 4).max(state.config.cobrowse.max_frame_bytes);
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(state, site, socket))
+        .on_upgrade(move |socket| run(state, site, client, socket))
         .into_response())
+}
+
+/// What the browser said about itself when it opened the socket (for the console's details pane).
+struct Client {
+    user_agent: String,
+    accept_language: String,
 }
 
 fn origin_allowed(site: &Site, headers: &HeaderMap) -> bool {
@@ -86,7 +104,7 @@ struct VisitorSession {
     recheck: Option<Instant>,
 }
 
-async fn run(state: AppState, site: Site, socket: WebSocket) {
+async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
         Ok(Incoming::Frame(VisitorFrame::Hello {
@@ -140,6 +158,13 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
     state
         .chat
         .visitor_connected(&site, arrived.id, page.clone());
+    let context = VisitorContext::new(
+        &page,
+        &client.user_agent,
+        &language,
+        &client.accept_language,
+        state.clock.now(),
+    );
     let facts = match visitor_facts(&state, &site, &arrived, page, language).await {
         Ok(facts) => facts,
         Err(e) => {
@@ -163,10 +188,18 @@ async fn run(state: AppState, site: Site, socket: WebSocket) {
         visible: None,
         recheck: None,
     };
-    if session.welcome(&mut conn, last_seq.unwrap_or(0)).await && session.redecide(&mut conn).await
-    {
+    let welcomed = session.welcome(&mut conn, last_seq.unwrap_or(0)).await;
+    session
+        .state
+        .visitors
+        .connected(visitor, context, session.conversation.is_some());
+    if welcomed && session.redecide(&mut conn).await {
         session.serve(&mut conn, &mut own, &mut everyone).await;
     }
+    session
+        .state
+        .visitors
+        .disconnected(visitor, session.conversation.is_some());
     session.state.visibility.visitor_disconnected(visitor);
     session.state.cobrowse.visitor_left(visitor).await;
 }
@@ -297,6 +330,7 @@ impl VisitorSession {
                 online: counts.online,
                 available: counts.available,
             },
+            mail: self.state.mail.enabled(),
         };
         if !conn.send(&welcome).await {
             return false;
@@ -355,6 +389,9 @@ impl VisitorSession {
                 }
             }
             VisitorFrame::Page { page } => {
+                self.state
+                    .visitors
+                    .moved(self.visitor, &page, self.conversation.is_some());
                 self.facts.url = page.url;
                 self.facts.referrer = page.referrer;
                 self.facts.page_since = self.state.clock.now();
@@ -475,6 +512,8 @@ impl VisitorSession {
             RealtimeEvent::Typing { .. } | RealtimeEvent::Read { .. } => {
                 self.send_event(conn, &event).await
             }
+            // For agents only.
+            RealtimeEvent::VisitorContext { .. } => true,
             // Co-browse events come on the visitor's own topic only.
             RealtimeEvent::Cobrowse(cobrowse) => {
                 if let CobrowseEvent::State(view) = cobrowse

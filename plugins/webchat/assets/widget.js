@@ -41,6 +41,8 @@
     visitorId: load('visitor', null) || uuid(),
     conversationId: null, lastSeq: 0, readSent: 0, seenEl: null,
     outbox: load('outbox', []), open: false, visible: true, away: false, unread: 0,
+    // The server sends mail (`welcome.mail`): the offline form and transcripts work.
+    mail: false,
     presence: { online: 0, available: 0 },
     typingSentAt: 0, typingIdle: 0, peerTyping: 0, pinger: 0, lastFrameAt: 0
   };
@@ -91,8 +93,14 @@
   cfg.launcher === 'tab' ? [h('span', { class: 'label', text: cfg.title }), badge] : [chatIcon, closeIcon, badge]);
   var frame = h('div', { class: 'natter', 'data-position': cfg.position, 'data-launcher': cfg.launcher },
     [panel, launcher]);
-  frame.style.setProperty('--natter-color', cfg.color);
-  frame.style.setProperty('--natter-on-color', boot.on_color);
+  // The colours are custom properties on each top-level box of the shadow root (the window and the
+  // co-browse consent question), so every part reads the same ones.
+  function paint(el) {
+    el.style.setProperty('--natter-color', cfg.color);
+    el.style.setProperty('--natter-on-color', boot.on_color);
+    return el;
+  }
+  paint(frame);
   panel.hidden = typing.hidden = status.hidden = badge.hidden = true;
   // SVG elements have no `hidden` property; the attribute works through the stylesheet's [hidden] rule.
   closeIcon.setAttribute('hidden', '');
@@ -258,7 +266,8 @@
     ws.onopen = function () {
       s.lastFrameAt = Date.now();
       var hello = { type: 'hello', v: PROTOCOL, visitor_id: s.visitorId,
-        page: { url: location.href, title: doc.title, referrer: doc.referrer }, last_seq: s.lastSeq };
+        page: { url: location.href, title: doc.title, referrer: doc.referrer }, last_seq: s.lastSeq,
+        language: String(win.navigator.language || '') };
       var who = customerIdentity();
       if (who) hello.customer = who;
       send(hello);
@@ -304,6 +313,7 @@
       if (w.visitor_id) { s.visitorId = w.visitor_id; save('visitor', w.visitor_id); }
       if (w.conversation && w.conversation.status === 'open') track(w.conversation.id);
       if (w.presence) s.presence = w.presence;
+      s.mail = w.mail === true;
       renderStatus();
       keepAlive();
       flush();
@@ -354,9 +364,9 @@
     cob.session = f.session_id;
     var allow = h('button', { type: 'button', class: 'cb-allow', 'data-testid': 'natter-cobrowse-allow', text: 'Allow' });
     var decline = h('button', { type: 'button', 'data-testid': 'natter-cobrowse-decline', text: 'Decline' });
-    cob.prompt = h('div', { class: 'cb-consent', role: 'alertdialog', 'aria-live': 'assertive',
+    cob.prompt = paint(h('div', { class: 'cb-consent', role: 'alertdialog', 'aria-live': 'assertive',
       'data-testid': 'natter-cobrowse-consent' }, [h('p', { text: f.consent_text }),
-      h('div', { class: 'cb-actions' }, [decline, allow])]);
+      h('div', { class: 'cb-actions' }, [decline, allow])]));
     root.appendChild(cob.prompt);
     decline.addEventListener('click', function () {
       send({ type: 'cobrowse_consent', session_id: f.session_id, granted: false });
@@ -402,27 +412,31 @@
   });
 
   // Nobody can chat: no agent is available, or the rules say the team is away (even if agents are).
+  // Then the widget offers one thing, never both (README, "Nobody online"): the offline form when the
+  // server takes it (mail is on) and the configuration keeps it, or else chat that says it will be
+  // answered later. A conversation already open goes on as chat either way.
   function nobodyToChat() { return s.away || !s.presence.available; }
   function renderStatus() {
-    var message = '';
+    var message = '', formShown = !!offline && offline.shown();
     if (s.stopped) message = t.unavailable;
     else if (s.welcomed && !s.ready) message = t.reconnecting;
-    else if (s.ready && nobodyToChat()) message = cfg.offline_text;
+    else if (s.ready && nobodyToChat()) message = formShown ? cfg.offline_text : t.answer_later;
     status.textContent = message;
     status.hidden = !message;
     status.dataset.state = s.stopped ? 'stopped' : !s.ready ? 'offline' : nobodyToChat() ? 'away' : 'online';
-    // Away offers no chat to start; a conversation already open goes on.
-    form.hidden = s.away && !s.conversationId;
+    status.dataset.offer = s.ready && nobodyToChat() ? (formShown ? 'form' : 'later') : '';
+    form.hidden = formShown;
     if (offline) offline.update();
     if (transcript) transcript.update();
   }
 
-  // ---- offline form: nobody can chat, so a message can go to the site's inbox by email ----
-  // While no agent is available and the visitor has no open conversation, a button under the status
-  // offers the form; what it sends is stored as a conversation like any other and mailed to the inbox.
+  // ---- offline form: nobody can chat, so a message goes to the site's inbox by email ----
+  // While nobody can chat, the server takes the form and the visitor has no open conversation, the
+  // form replaces the chat input; what it sends is stored as a conversation like any other and mailed
+  // to the inbox. Once sent, the conversation goes on as chat.
   function offlineForm() {
-    if (!cfg.offline_form) return { update: function () {} };
-    var sent = false, busy = false, opened = false;
+    if (!cfg.offline_form) return null;
+    var sent = false, busy = false;
     function field(id, label, control) {
       control.id = 'natter-offline-' + id;
       control.setAttribute('data-testid', 'natter-offline-' + id);
@@ -437,12 +451,8 @@
     var box = h('form', { id: 'natter-offline', 'data-testid': 'natter-offline' }, [
       field('name', cfg.offline_name_label, name), field('email', cfg.offline_email_label, email),
       field('message', cfg.offline_message_label, message), note, button]);
-    var offer = h('button', { id: 'natter-offline-open', 'data-testid': 'natter-offline-open', type: 'button',
-      text: t.offline_open });
-    box.hidden = offer.hidden = true;
-    panel.insertBefore(offer, list);
+    box.hidden = true;
     panel.insertBefore(box, form);
-    offer.addEventListener('click', function () { opened = true; update(); name.focus(); });
     box.addEventListener('submit', function (e) {
       e.preventDefault();
       if (busy) return;
@@ -457,24 +467,21 @@
           busy = false;
           if (!res.ok) { note.textContent = (res.j && res.j.error && res.j.error.message) || t.failed; return; }
           sent = true;
-          track(res.j.conversation_id);
           list.appendChild(h('li', { 'data-author': 'system', 'data-testid': 'natter-offline-sent' },
             [text(cfg.offline_sent_text)]));
+          track(res.j.conversation_id);
           scrollDown();
-          update();
+          renderStatus();
         }, function () { busy = false; note.textContent = t.failed; });
     });
-    function update() {
-      var offered = !sent && s.ready && nobodyToChat() && !s.conversationId;
-      offer.hidden = !offered || opened;
-      box.hidden = !offered || !opened;
-      form.hidden = !box.hidden || (s.away && !s.conversationId);
-    }
-    return { update: update };
+    function shown() { return !sent && s.ready && s.mail && nobodyToChat() && !s.conversationId; }
+    function update() { box.hidden = !shown(); }
+    return { update: update, shown: shown, focus: function () { name.focus(); } };
   }
   var offline = offlineForm();
 
-  // ---- transcript: while the visitor has a conversation, they can have it mailed to them ----
+  // ---- transcript: while the visitor has a conversation (and the server mails), they can have it
+  // mailed to them ----
   // It goes to the address given in the conversation (the offline form's). Without one the server
   // answers 409 and the widget asks for an address, which then becomes the conversation's: the
   // server refuses any other afterwards (422), so this cannot mail arbitrary addresses.
@@ -514,7 +521,7 @@
     ask.addEventListener('click', function () { request(false); });
     address.addEventListener('submit', function (e) { e.preventDefault(); request(true); });
     function update() {
-      bar.hidden = !s.ready || !s.conversationId;
+      bar.hidden = !s.ready || !s.mail || !s.conversationId;
       address.hidden = !asking;
     }
     return { update: update };
@@ -528,6 +535,7 @@
     s.open = true;
     save('open', true);
     panel.hidden = false;
+    frame.setAttribute('data-open', '');
     launcher.setAttribute('aria-expanded', 'true');
     launcher.setAttribute('aria-label', t.close);
     chatIcon.setAttribute('hidden', '');
@@ -535,7 +543,9 @@
     s.unread = 0;
     badge.hidden = true;
     scrollDown();
-    if (restoring !== true) input.focus();
+    if (restoring !== true) {
+      if (offline && offline.shown()) offline.focus(); else input.focus();
+    }
     markRead();
   }
   function close() {
@@ -544,6 +554,7 @@
     s.open = false;
     save('open', false);
     panel.hidden = true;
+    frame.removeAttribute('data-open');
     launcher.setAttribute('aria-expanded', 'false');
     launcher.setAttribute('aria-label', t.open);
     closeIcon.setAttribute('hidden', '');

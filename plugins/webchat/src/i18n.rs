@@ -38,8 +38,9 @@ pub struct Ui {
     pub reconnecting: &'static str,
     pub unavailable: &'static str,
     pub closed: &'static str,
-    /// The button that opens the offline form.
-    pub offline_open: &'static str,
+    /// Shown while nobody can chat and the offline form is not offered (or the visitor's
+    /// conversation is already open): chat goes on and is answered later.
+    pub answer_later: &'static str,
 }
 
 /// The strings of `language`, English for anything not in [`LANGUAGES`].
@@ -73,7 +74,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Verbindung wird wiederhergestellt…",
                 unavailable: "Der Chat ist gerade nicht verfügbar.",
                 closed: "Diese Unterhaltung wurde beendet.",
-                offline_open: "Nachricht per E-Mail hinterlassen",
+                answer_later: "Gerade ist niemand online. Schreiben Sie uns trotzdem: Wir antworten hier, sobald jemand da ist.",
             },
         ),
         "fr" => (
@@ -104,7 +105,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconnexion…",
                 unavailable: "Le chat n'est pas disponible pour le moment.",
                 closed: "Cette conversation est terminée.",
-                offline_open: "Laisser un message par e-mail",
+                answer_later: "Personne n'est en ligne pour le moment. Écrivez-nous quand même : nous répondrons ici dès que quelqu'un sera de retour.",
             },
         ),
         "es" => (
@@ -135,7 +136,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconectando…",
                 unavailable: "El chat no está disponible ahora.",
                 closed: "Esta conversación ha terminado.",
-                offline_open: "Dejar un mensaje por correo",
+                answer_later: "Ahora no hay nadie conectado. Escríbenos de todos modos: te responderemos aquí en cuanto alguien vuelva.",
             },
         ),
         _ => (
@@ -166,7 +167,7 @@ pub fn strings(language: &str) -> (Texts, Ui) {
                 reconnecting: "Reconnecting…",
                 unavailable: "Chat is not available right now.",
                 closed: "This conversation has ended.",
-                offline_open: "Leave a message by email",
+                answer_later: "Nobody is online right now. Write to us anyway: we'll answer here as soon as someone is back.",
             },
         ),
     }

@@ -1,4 +1,5 @@
-//! Wire types: the JSON shapes of the REST API (and of the summaries the sockets send).
+//! Wire types: the JSON shapes the REST API and the sockets share (conversations, messages, agents, …).
+//! Plain serde + OpenAPI schema types, no axum: `http` and `ws` both build them from domain values.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -99,6 +100,8 @@ pub struct ConversationWithMessages {
 pub struct PostMessage {
     /// The agent the message is from.
     pub agent_id: Uuid,
+    /// Plain text, at most `chat.max_message_chars` characters; not only spaces.
+    #[schema(min_length = 1)]
     pub body: String,
     /// Your own id for this message: sending it again stores nothing new.
     #[serde(default)]
@@ -149,10 +152,14 @@ impl AgentDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// The id of this agent in your own system.
+    /// The id of this agent in your own system, 1 to 200 characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<String>,
 }
 
@@ -161,6 +168,7 @@ pub struct CreateAgent {
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// At least 10 characters.
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
@@ -189,7 +197,11 @@ pub struct ChatLinkDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    /// At least one.
+    #[schema(min_items = 1)]
     pub scopes: Vec<Scope>,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
@@ -261,6 +273,8 @@ impl SiteDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSite {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Origins (`https://example.com`) allowed to open the visitor socket; empty allows any.
     #[serde(default)]
@@ -297,6 +311,39 @@ impl From<Customer> for CustomerDto {
             lastname: c.lastname,
             labels: c.labels,
             updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Where a visitor is now, for the console's details pane (`/agent/api/visitors/{id}` and the
+/// agent socket's `visitor` frame). Everything but the ids is null while they are not connected.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitorContextDto {
+    pub visitor_id: Uuid,
+    pub online: bool,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    /// A short name such as "Chrome 131 on Windows".
+    pub browser: Option<String>,
+    /// A language tag such as `de-DE`.
+    pub language: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl VisitorContextDto {
+    pub fn new(
+        visitor: crate::domain::ids::VisitorId,
+        context: Option<&crate::domain::live_visitors::VisitorContext>,
+    ) -> Self {
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        Self {
+            visitor_id: visitor.0,
+            online: context.is_some(),
+            page_url: context.and_then(|c| text(&c.page_url)),
+            page_title: context.and_then(|c| text(&c.page_title)),
+            browser: context.and_then(|c| text(&c.browser)),
+            language: context.and_then(|c| text(&c.language)),
+            since: context.map(|c| c.since),
         }
     }
 }
