@@ -113,8 +113,11 @@ impl AppState {
     ) -> Result<Self, ServeError> {
         let config = Arc::new(loaded.config.clone());
         let shutdown = CancellationToken::new();
-        let (bus, presence, shared_throttle) =
-            connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
+        let Realtime {
+            bus,
+            presence,
+            throttle,
+        } = connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
         let presence = Arc::new(presence);
         let across_nodes = presence.is_shared();
         let store = Store::connect(&loaded.database_url()).await?;
@@ -171,7 +174,7 @@ impl AppState {
             config.delivery.allow_private_targets,
         );
         let mut logins = AgentLogins::new(store.clone(), overrides.clock.clone(), links.clone());
-        if let Some(throttle) = shared_throttle {
+        if let Some(throttle) = throttle {
             logins = logins.shared_throttle(throttle);
         }
         let plugins = PluginHost::start(
@@ -234,19 +237,37 @@ impl AppState {
     }
 }
 
-/// The bus, presence and sign-in throttle `[bus]` asks for: this process alone, or shared through
-/// Redis. A shared bus needs a database every node reaches, so SQLite is refused.
+/// What `[bus]` sets up: in this process alone, or shared with the other nodes through Redis.
+struct Realtime {
+    bus: Arc<dyn Bus>,
+    presence: Presence,
+    /// The sign-in throttle the nodes share; `None` for one node (it counts in memory).
+    throttle: Option<RedisThrottle>,
+}
+
+impl Realtime {
+    fn alone(bus: Arc<dyn Bus>) -> Self {
+        Self {
+            bus,
+            presence: Presence::new(),
+            throttle: None,
+        }
+    }
+}
+
+/// Connects what `[bus]` asks for. A shared bus needs a database every node reaches, so SQLite is
+/// refused.
 async fn connect_bus(
     loaded: &LoadedConfig,
     given: Option<Arc<dyn Bus>>,
     shutdown: CancellationToken,
-) -> Result<(Arc<dyn Bus>, Presence, Option<RedisThrottle>), ServeError> {
+) -> Result<Realtime, ServeError> {
     let config = &loaded.config.bus;
     if let Some(bus) = given {
-        return Ok((bus, Presence::new(), None));
+        return Ok(Realtime::alone(bus));
     }
     if !config.is_shared() {
-        return Ok((Arc::new(MemoryBus::new()), Presence::new(), None));
+        return Ok(Realtime::alone(Arc::new(MemoryBus::new())));
     }
     if loaded.database_url().starts_with("sqlite:") {
         return Err(ServeError::SharedBusNeedsPostgres);
@@ -256,7 +277,11 @@ async fn connect_bus(
     let presence = Presence::shared(bus.presence(ttl));
     let window = chrono::Duration::minutes(crate::domain::agent_logins::THROTTLE_WINDOW_MINUTES);
     let throttle = bus.throttle(window.to_std().unwrap_or(Duration::from_secs(900)));
-    Ok((bus, presence, Some(throttle)))
+    Ok(Realtime {
+        bus,
+        presence,
+        throttle: Some(throttle),
+    })
 }
 
 /// The base URL links are built from: the configured one, else the address actually listened on.
@@ -311,12 +336,13 @@ pub async fn serve(
         None
     };
     let cluster = loaded.config.bus.is_shared().then(|| {
-        // A third of the expiry: two heartbeats may be lost before the agents expire.
+        // A third of the expiry: one lost heartbeat does not take a node's agents offline.
         let ttl = Duration::from_secs(loaded.config.bus.presence_ttl_seconds.max(1));
         crate::cluster::spawn(
             state.chat.clone(),
             state.visibility.clone(),
             state.cobrowse.clone(),
+            state.plugins.clone(),
             (ttl / 3).max(Duration::from_millis(200)),
             state.shutdown.clone(),
         )

@@ -1,6 +1,7 @@
 //! A node's part in several nodes acting as one: the presence heartbeat, and acting on what other
 //! nodes announce on [`Topic::Nodes`] (an agent's presence changed, rules or overrides changed, the
-//! link between nodes came back, a co-browse call for a session this node may hold).
+//! link between nodes came back, a co-browse call for a session this node may hold, an admin enabled a
+//! plugin).
 //!
 //! Runs only with a shared bus (`[bus] url`); one node alone has nothing to listen to.
 
@@ -14,12 +15,14 @@ use crate::domain::chat::Chat;
 use crate::domain::cobrowse::{Call, Cobrowse};
 use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::visibility::Visibility;
+use crate::plugins::PluginHost;
 
 /// Starts the node's listener. On `shutdown` it takes this node's agents out of the shared presence.
 pub fn spawn(
     chat: Chat,
     visibility: Visibility,
     cobrowse: Cobrowse,
+    plugins: PluginHost,
     heartbeat: Duration,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
@@ -45,6 +48,7 @@ pub fn spawn(
                         RealtimeEvent::CacheChanged(cache) => Todo::Reload(*cache),
                         RealtimeEvent::Resync => Todo::Everything,
                         RealtimeEvent::CobrowseCall(call) => Todo::Cobrowse(call.clone()),
+                        RealtimeEvent::PluginEnabled(name) => Todo::Enable(name.clone()),
                         _ => continue,
                     },
                     // Missed nudges: read everything again.
@@ -55,6 +59,7 @@ pub fn spawn(
             match todo {
                 Todo::Presence => refresh_presence(&chat).await,
                 Todo::Reload(cache) => reload(&visibility, cache).await,
+                Todo::Enable(name) => enable(&plugins, &name).await,
                 Todo::Cobrowse(call) => {
                     let _ = calls.send(call);
                 }
@@ -73,12 +78,23 @@ enum Todo {
     Presence,
     Reload(Cache),
     Cobrowse(Call),
+    Enable(String),
     Everything,
 }
 
 async fn refresh_presence(chat: &Chat) {
     if let Err(e) = chat.refresh_presence().await {
         tracing::warn!(error = %e, "cannot record a presence change");
+    }
+}
+
+/// Takes a plugin back into service that this node disabled, after an admin enabled it elsewhere.
+async fn enable(plugins: &PluginHost, name: &str) {
+    if !plugins.get(name).is_some_and(|p| p.is_disabled()) {
+        return;
+    }
+    if let Err(e) = plugins.enable(name).await {
+        tracing::warn!(plugin = %name, error = %e, "cannot enable what another node enabled");
     }
 }
 

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use natter_tests::process::{NatterProcess, admin_token_on, refused};
 use natter_tests::receiver::Receiver;
-use natter_tests::{Api, DataDir, POSTGRES_ENV, Ws, wait_until};
+use natter_tests::smtp::SmtpSink;
+use natter_tests::{Api, DataDir, POSTGRES_ENV, Ws, repo_root, wait_until};
 use serde_json::{Value, json};
 
 /// Waits across nodes include a presence expiry and Redis reconnecting.
@@ -82,7 +83,13 @@ impl Cluster {
     }
 
     async fn node(&self) -> Node {
+        self.node_with(|_| {}).await
+    }
+
+    /// A node whose folder `prepare` fills before it starts.
+    async fn node_with(&self, prepare: impl FnOnce(&Path)) -> Node {
         let dir = tempfile::tempdir().unwrap();
+        prepare(dir.path());
         let config = format!(
             "[bus]\nurl = \"{}\"\nprefix = \"{}\"\npresence_ttl_seconds = {PRESENCE_TTL}\n\
              connect_timeout_seconds = 5\n\n[chat]\nmessages_per_minute = 1000\n\n{}",
@@ -321,6 +328,65 @@ async fn failed_sign_ins_on_either_node_count_towards_one_throttle() {
 }
 
 #[tokio::test]
+async fn a_plugin_enabled_on_one_node_is_back_in_service_on_the_others() {
+    let Some(cluster) = Cluster::on_redis(
+        &redis_url(),
+        "[plugins]\ndir = \"plugins\"\nwidget = \"fixture-trap\"\nfailures_before_disable = 2\n",
+    )
+    .await
+    else {
+        return;
+    };
+    let with_trap = |dir: &Path| {
+        std::fs::create_dir(dir.join("plugins")).unwrap();
+        let fixture = repo_root().join("plugins/dist/fixtures/trap.wasm");
+        std::fs::copy(fixture, dir.join("plugins/trap.wasm")).unwrap();
+    };
+    let a = cluster.node_with(with_trap).await;
+    let b = cluster.node_with(with_trap).await;
+    let site = cluster.site(&a).await;
+    let status = |node: &NatterProcess| {
+        let api = node.api(&cluster.token);
+        async move {
+            let plugins = api.get("/api/v1/plugins").await.unwrap();
+            plugins
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "fixture-trap")
+                .unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // Each node counts its own failures: the widget plugin traps until both disabled it.
+    for node in [&a, &b] {
+        for _ in 0..5 {
+            if status(node).await == "disabled" {
+                break;
+            }
+            let script = reqwest::get(format!("{}/widget.js?site={site}", node.base))
+                .await
+                .unwrap();
+            assert_eq!(script.status(), 503);
+        }
+        assert_eq!(status(node).await, "disabled");
+    }
+
+    let (code, body) = a
+        .api(&cluster.token)
+        .send("POST", "/api/v1/plugins/fixture-trap/enable", None)
+        .await
+        .unwrap();
+    assert_eq!(code, 204, "{body}");
+    wait_until("B takes the plugin back into service", WAIT, || async {
+        status(&b).await != "disabled"
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_running() {
     let Some(cluster) = Cluster::on_redis(
         &redis_url(),
@@ -389,6 +455,62 @@ async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_ru
     for delivery in log {
         assert_eq!(delivery["attempt_count"], 1, "one attempt each: {delivery}");
     }
+}
+
+#[tokio::test]
+async fn mails_queued_on_either_node_are_sent_once_with_both_workers_running() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        eprintln!("skipped: set {POSTGRES_ENV} to run the several-nodes tests");
+        return;
+    }
+    let sink = SmtpSink::start().await;
+    let Some(cluster) = Cluster::on_redis(
+        &redis_url(),
+        &format!(
+            "[delivery]\npoll_interval_ms = 20\n\n[mail]\nsmtp_url = \"{}\"\n\
+             from = \"Natter <chat@natter.test>\"\noffline_inbox = \"inbox@natter.test\"\n",
+            sink.url()
+        ),
+    )
+    .await
+    else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let site = cluster.site(&a).await;
+    for n in 0..30 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        node.api(&cluster.token)
+            .post(
+                "/api/v1/widget/offline-messages",
+                json!({"site": site, "visitor_id": uuid::Uuid::new_v4(), "name": format!("V{n}"),
+                    "email": format!("v{n}@example.org"), "message": format!("question {n}")}),
+            )
+            .await
+            .unwrap();
+    }
+    let mails = sink.wait_for("30 offline messages", 30).await;
+    let ids: BTreeSet<&str> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    assert_eq!(ids.len(), 30, "every mail sent once");
+    let api = a.api(&cluster.token);
+    wait_until("every mail recorded as sent", WAIT, || {
+        let api = api.clone();
+        async move {
+            let list = api.get("/api/v1/mail/deliveries").await.unwrap();
+            let items = list["items"].as_array().unwrap().clone();
+            items.len() == 30 && items.iter().all(|d| d["state"] == "sent")
+        }
+    })
+    .await;
+    let list = api.get("/api/v1/mail/deliveries").await.unwrap();
+    for mail in list["items"].as_array().unwrap() {
+        assert_eq!(mail["attempts"], 1, "one attempt by one node: {mail}");
+    }
+    assert_eq!(sink.mails().len(), 30, "and nothing sent twice later");
 }
 
 #[tokio::test]

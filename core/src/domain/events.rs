@@ -68,6 +68,8 @@ pub enum RealtimeEvent {
     PresenceChanged,
     /// On [`Topic::Nodes`]: stored settings changed on some node; reload this copy.
     CacheChanged(Cache),
+    /// On [`Topic::Nodes`]: an admin took this plugin back into service on some node.
+    PluginEnabled(String),
     /// On [`Topic::Nodes`]: a co-browse call for the node that holds the session.
     CobrowseCall(crate::domain::cobrowse::Call),
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::integrations::IntegrationError;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
@@ -101,6 +102,11 @@ pub async fn enable(
 ) -> Result<StatusCode, ApiError> {
     state.plugins.enable(&name).await?;
     tracing::info!(plugin = %name, by = %caller.token.id, "plugin enabled by an admin");
+    // Other nodes that disabled it too take it back (each counts its own failures).
+    state
+        .chat
+        .bus()
+        .publish(Topic::Nodes, RealtimeEvent::PluginEnabled(name));
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -245,7 +245,8 @@ impl ServerFrame {
             | RealtimeEvent::Resync
             | RealtimeEvent::PresenceChanged
             | RealtimeEvent::CacheChanged(_)
-            | RealtimeEvent::CobrowseCall(_) => return None,
+            | RealtimeEvent::CobrowseCall(_)
+            | RealtimeEvent::PluginEnabled(_) => return None,
             RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
             RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
                 conversation: ConversationDto::from(c),

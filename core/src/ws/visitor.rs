@@ -504,7 +504,8 @@ impl VisitorSession {
             RealtimeEvent::Resync => self.resync(conn).await,
             RealtimeEvent::PresenceChanged
             | RealtimeEvent::CacheChanged(_)
-            | RealtimeEvent::CobrowseCall(_) => true,
+            | RealtimeEvent::CobrowseCall(_)
+            | RealtimeEvent::PluginEnabled(_) => true,
             RealtimeEvent::Presence { .. } => {
                 self.send_event(conn, &event).await && self.redecide(conn).await
             }
