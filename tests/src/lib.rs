@@ -330,6 +330,21 @@ impl Api {
         agent["id"].as_str().unwrap().to_string()
     }
 
+    /// An agent `{name}@example.com` who can sign in to the console with `password`.
+    pub async fn create_agent_with_password(&self, name: &str, password: &str) -> String {
+        let id = self.create_agent(name).await;
+        let (status, body) = self
+            .send(
+                "PUT",
+                &format!("/api/v1/agents/{id}/password"),
+                Some(json!({"password": password})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+        id
+    }
+
     pub fn with_token(&self, token: &str) -> Api {
         Api {
             token: token.to_string(),

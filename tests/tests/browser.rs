@@ -198,16 +198,9 @@ async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
     let artifacts = Artifacts::for_test("console_sign_in_presence_assign_close").unwrap();
     let server = TestServer::start().await;
     let api = server.admin().await;
-    let agent_id = api.create_agent("grace").await;
-    let (status, _) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{agent_id}/password"),
-            Some(json!({"password": "a long enough secret"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let agent_id = api
+        .create_agent_with_password("grace", "a long enough secret")
+        .await;
     let (_visitor, conversation_id, _) = visitor_writes(&server, "Can someone help me?").await;
 
     let driver = Chromedriver::start(&tools).await.unwrap();
@@ -612,16 +605,9 @@ async fn answering_from_the_queue_assigns_the_conversation_to_the_agent() {
     let artifacts = Artifacts::for_test("reply_assigns").unwrap();
     let server = TestServer::start().await;
     let api = server.admin().await;
-    let agent_id = api.create_agent("mae").await;
-    let (status, _) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{agent_id}/password"),
-            Some(json!({"password": "a long enough secret"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    let agent_id = api
+        .create_agent_with_password("mae", "a long enough secret")
+        .await;
     let (mut visitor, conversation_id, _) = visitor_writes(&server, "Is anyone there?").await;
 
     let driver = Chromedriver::start(&tools).await.unwrap();

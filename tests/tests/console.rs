@@ -13,17 +13,7 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "correct horse battery";
 
 async fn agent_with_password(api: &Api, name: &str) -> String {
-    let id = api.create_agent(name).await;
-    let (status, body) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{id}/password"),
-            Some(json!({"password": PASSWORD})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    id
+    api.create_agent_with_password(name, PASSWORD).await
 }
 
 fn client() -> reqwest::Client {
