@@ -3,6 +3,8 @@
 
 pub mod agent_links;
 pub mod agent_logins;
+pub mod agents;
+pub mod audit;
 pub mod chat;
 pub mod clock;
 pub mod cobrowse;

@@ -2,10 +2,12 @@
 //! statuses; the JSON shapes they send are in `crate::wire`. The only module that knows axum besides `ws`.
 
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod cobrowse;
 pub mod console;
 pub mod console_api;
+pub mod console_assets;
 pub mod conversations;
 pub mod error;
 pub mod extract;
@@ -52,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", get(agents::get_one))
         .route("/agents/{id}/password", put(agents::set_password))
+        .route("/agents/{id}/role", put(agents::set_role))
+        .route("/audit", get(audit::list))
         .route("/agents/{id}/chat-links", post(agents::create_chat_link))
         .route("/auth/token", post(tokens::create))
         .route("/auth/tokens", get(tokens::list))
@@ -110,6 +114,11 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
+        // Configuration changes are recorded with who made them.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         // A plugin route more specific than a built-in template takes its path (`/agents/sync`).
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -161,6 +170,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agent/cobrowse.js", get(console::cobrowse_script))
         .route("/agent/replay", get(console::replay_page))
+        .route("/agent/admin", get(console_assets::page))
+        .route("/agent/admin/", get(console_assets::page))
+        .route("/agent/admin/{*path}", get(console_assets::asset))
         // What a visitor loads when a session starts, and the agent's replayer: sent compressed.
         .route(
             "/cobrowse/recorder.js",

@@ -10,9 +10,12 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use natter_core::config::{Config, LoadedConfig, LogFormat};
 use natter_core::domain::agent_links::AgentLinks;
-use natter_core::domain::agent_logins::AgentLogins;
+use natter_core::domain::agent_logins::{self, AgentLogins};
+use natter_core::domain::agents::{self, AgentRequest};
+use natter_core::domain::audit::{AuditActor, NewAuditEntry};
 use natter_core::domain::clock::SystemClock;
 use natter_core::domain::ids::TokenId;
+use natter_core::domain::model::AgentRole;
 use natter_core::domain::scope::Scope;
 use natter_core::domain::tokens::Tokens;
 use natter_core::plugins::{
@@ -112,6 +115,18 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AgentCommand {
+    /// Create an agent who signs in to the console with the password read from standard input (one
+    /// line, at least 10 characters). `--admin` makes an admin: how the first one is made, e.g.
+    /// `printf '%s' "$PASSWORD" | natter agent create --email E --name N --admin`.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Give the agent the admin role (the console's admin pages and every API route).
+        #[arg(long)]
+        admin: bool,
+    },
     /// Set the password an agent signs in to the console with, read from standard input (one line,
     /// at least 10 characters), e.g. `printf '%s' "$PASSWORD" | natter agent password --email E`.
     Password {
@@ -242,7 +257,7 @@ async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
 async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()> {
     let store = Store::connect(&loaded.database_url()).await?;
     store.migrate().await?;
-    let tokens = Tokens::new(store, Arc::new(SystemClock));
+    let tokens = Tokens::new(store.clone(), Arc::new(SystemClock));
     match command {
         TokenCommand::Create {
             name,
@@ -250,6 +265,14 @@ async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()
             expires_at,
         } => {
             let created = tokens.create(&name, scopes, expires_at).await?;
+            store
+                .append_audit(NewAuditEntry {
+                    actor: AuditActor::cli(),
+                    action: "token.create".into(),
+                    target: format!("{} ({})", created.token.name, created.token.id),
+                    status: 0,
+                })
+                .await?;
             eprintln!(
                 "Created token {} ({}). It is shown once; store it now:",
                 created.token.name, created.token.id
@@ -280,6 +303,14 @@ async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()
             if tokens.revoke(id).await.is_err() {
                 bail!("no token with id {id}");
             }
+            store
+                .append_audit(NewAuditEntry {
+                    actor: AuditActor::cli(),
+                    action: "token.revoke".into(),
+                    target: id.to_string(),
+                    status: 0,
+                })
+                .await?;
             println!("revoked {id}");
         }
     }
@@ -287,7 +318,6 @@ async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()
 }
 
 async fn agent(loaded: LoadedConfig, command: AgentCommand) -> anyhow::Result<()> {
-    let AgentCommand::Password { email } = command;
     let store = Store::connect(&loaded.database_url()).await?;
     store.migrate().await?;
     let clock = Arc::new(SystemClock);
@@ -298,7 +328,51 @@ async fn agent(loaded: LoadedConfig, command: AgentCommand) -> anyhow::Result<()
         auth.chat_link_ttl_seconds,
         auth.session_ttl_seconds,
     );
-    let logins = AgentLogins::new(store, clock, links);
+    let logins = AgentLogins::new(store.clone(), clock, links);
+    match command {
+        AgentCommand::Password { email } => {
+            let password = read_password(&email)?;
+            let agent = logins.set_password_by_email(&email, &password).await?;
+            println!("password set for {} ({})", agent.email, agent.id);
+        }
+        AgentCommand::Create { email, name, admin } => {
+            let password = read_password(&email)?;
+            // Checked before the agent exists, so a refused password leaves nothing behind.
+            agent_logins::check_password_rules(&password)?;
+            let role = if admin {
+                AgentRole::Admin
+            } else {
+                AgentRole::Agent
+            };
+            let request = AgentRequest {
+                email: &email,
+                name: &name,
+                external_id: None,
+                role,
+            };
+            let agent = agents::create(&store, request).await?;
+            logins.set_password(agent.id, &password).await?;
+            store
+                .append_audit(NewAuditEntry {
+                    actor: AuditActor::cli(),
+                    action: format!("agent.create ({})", role.as_str()),
+                    target: agent.email.clone(),
+                    status: 0,
+                })
+                .await?;
+            println!(
+                "created {} {} ({}); they sign in at /agent/login",
+                role.as_str(),
+                agent.email,
+                agent.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One line from standard input, without its line ending; a prompt first when a person types it.
+fn read_password(email: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("New console password for {email} (shown as you type), then Enter: ");
@@ -309,9 +383,7 @@ async fn agent(loaded: LoadedConfig, command: AgentCommand) -> anyhow::Result<()
         .context("cannot read the password from standard input")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
-    let agent = logins.set_password_by_email(&email, password).await?;
-    println!("password set for {} ({})", agent.email, agent.id);
-    Ok(())
+    Ok(password.to_string())
 }
 
 fn rules(config: &Config, command: RulesCommand) -> anyhow::Result<()> {

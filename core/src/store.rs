@@ -4,6 +4,7 @@
 
 pub mod agent_sync;
 pub mod agents;
+mod audit;
 mod cobrowse;
 mod conversations;
 mod convert;

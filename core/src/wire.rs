@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::model::{
-    Agent, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus, Customer, Message,
-    Site,
+    Agent, AgentRole, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus,
+    Customer, Message, Site,
 };
 use crate::domain::scope::Scope;
 use crate::domain::widget::EffectiveConfig;
@@ -129,6 +129,8 @@ pub struct AgentDto {
     pub email: String,
     pub name: String,
     pub status: AgentStatus,
+    /// `admin` may configure the server from the console; `agent` answers chats.
+    pub role: AgentRole,
     pub enabled: bool,
     /// Group names from the integrator's directory (agent sync).
     pub groups: Vec<String>,
@@ -143,6 +145,7 @@ impl AgentDto {
             email: a.email.clone(),
             name: a.name.clone(),
             status,
+            role: a.role,
             enabled: a.enabled,
             groups: a.groups.clone(),
         }
@@ -161,6 +164,15 @@ pub struct CreateAgent {
     #[serde(default)]
     #[schema(min_length = 1, max_length = 200)]
     pub external_id: Option<String>,
+    /// `agent` (the default) or `admin`.
+    #[serde(default)]
+    pub role: Option<AgentRole>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRole {
+    pub role: AgentRole,
 }
 
 /// A new console password. No `Debug`: it must never end up in a log line.

@@ -287,6 +287,24 @@ impl Browser {
     }
 
     /// Saves a PNG of the viewport as the next artefact of this test.
+    /// Fills the console's sign-in form (the page must be `/agent/login`) and submits it.
+    pub async fn sign_in(&self, email: &str, password: &str) {
+        for (what, css, value) in [
+            ("the email field", "[data-testid=login-email]", email),
+            (
+                "the password field",
+                "[data-testid=login-password]",
+                password,
+            ),
+        ] {
+            let field = self.wait_for(what, css).await;
+            field.clear().await.expect("clears the field");
+            field.send_keys(value).await.expect("types into the field");
+        }
+        self.click("the sign-in button", "[data-testid=login-submit]")
+            .await;
+    }
+
     pub async fn screenshot(&self, step: &str) -> Result<PathBuf> {
         let png = self.client.screenshot().await?;
         if !png.starts_with(b"\x89PNG") {

@@ -292,6 +292,25 @@ impl Drop for TestServer {
     }
 }
 
+/// Signs in to the console with email and password (the JSON form of `POST /agent/login`); returns
+/// the session cookie pair.
+pub async fn sign_in(server: &TestServer, email: &str, password: &str) -> Result<String> {
+    let response = reqwest::Client::new()
+        .post(server.url("/agent/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("sign-in answered {}", response.status());
+    }
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .context("no cookie")?
+        .to_str()?;
+    Ok(cookie.split(';').next().unwrap_or_default().to_string())
+}
+
 /// Opens a public agent chat URL without following the redirect; returns the session cookie pair.
 pub async fn open_link(url: &str) -> Result<String> {
     let client = reqwest::Client::builder()
@@ -333,6 +352,28 @@ impl Api {
     /// An agent `{name}@example.com` who can sign in to the console with `password`.
     pub async fn create_agent_with_password(&self, name: &str, password: &str) -> String {
         let id = self.create_agent(name).await;
+        let (status, body) = self
+            .send(
+                "PUT",
+                &format!("/api/v1/agents/{id}/password"),
+                Some(json!({"password": password})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+        id
+    }
+
+    /// An admin `{name}@example.com` who can sign in to the console with `password`.
+    pub async fn create_admin_with_password(&self, name: &str, password: &str) -> String {
+        let agent = self
+            .post(
+                "/api/v1/agents",
+                json!({"email": format!("{name}@example.com"), "name": name, "role": "admin"}),
+            )
+            .await
+            .unwrap();
+        let id = agent["id"].as_str().unwrap().to_string();
         let (status, body) = self
             .send(
                 "PUT",

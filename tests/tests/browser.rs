@@ -215,7 +215,9 @@ async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
     browser.screenshot("sign-in").await.unwrap();
 
     // A wrong password: the page says so, nothing more.
-    sign_in(&browser, "grace@example.com", "not the password").await;
+    browser
+        .sign_in("grace@example.com", "not the password")
+        .await;
     let error = browser
         .wait_for(
             "the sign-in error",
@@ -228,7 +230,9 @@ async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
     );
     browser.screenshot("sign-in-failed").await.unwrap();
 
-    sign_in(&browser, "grace@example.com", "a long enough secret").await;
+    browser
+        .sign_in("grace@example.com", "a long enough secret")
+        .await;
     browser
         .wait_js(
             "the console lists the waiting conversation in the queue",
@@ -337,22 +341,6 @@ async fn an_agent_signs_in_sets_presence_assigns_and_closes_from_the_console() {
 
     browser.close().await.unwrap();
     server.stop().await;
-}
-
-async fn sign_in(browser: &natter_tests::browser::Browser, email: &str, password: &str) {
-    let email_field = browser
-        .wait_for("the email field", "[data-testid=login-email]")
-        .await;
-    email_field.clear().await.unwrap();
-    email_field.send_keys(email).await.unwrap();
-    let password_field = browser
-        .wait_for("the password field", "[data-testid=login-password]")
-        .await;
-    password_field.clear().await.unwrap();
-    password_field.send_keys(password).await.unwrap();
-    browser
-        .click("the sign-in button", "[data-testid=login-submit]")
-        .await;
 }
 
 async fn wait_for_status(api: &Api, agent_id: &str, status: &str) {
@@ -613,7 +601,9 @@ async fn answering_from_the_queue_assigns_the_conversation_to_the_agent() {
     let driver = Chromedriver::start(&tools).await.unwrap();
     let browser = driver.browser("agent", &artifacts).await.unwrap();
     browser.goto(&server.url("/agent/")).await.unwrap();
-    sign_in(&browser, "mae@example.com", "a long enough secret").await;
+    browser
+        .sign_in("mae@example.com", "a long enough secret")
+        .await;
     let item =
         format!("[data-testid=conversation-item][data-conversation-id=\"{conversation_id}\"]");
     browser

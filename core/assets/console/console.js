@@ -424,6 +424,7 @@
   function renderMe() {
     $("me-name").textContent = state.me.name;
     $("me-email").textContent = state.me.email;
+    $("admin-link").hidden = state.me.role !== "admin";
     paintAvatar($("me-avatar"), state.me.id, (state.me.name || "?").charAt(0).toUpperCase());
   }
 

@@ -198,7 +198,7 @@ impl AgentLogins {
     }
 }
 
-fn check_password_rules(password: &str) -> Result<(), DomainError> {
+pub fn check_password_rules(password: &str) -> Result<(), DomainError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(DomainError::invalid(
             "password",

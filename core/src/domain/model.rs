@@ -46,6 +46,29 @@ impl AgentStatus {
     }
 }
 
+/// What an agent may do in the console: answer chats, or also configure the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentRole {
+    Agent,
+    Admin,
+}
+
+impl AgentRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentRole::Agent => "agent",
+            AgentRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Agent, Self::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Agent {
     pub id: AgentId,
@@ -53,6 +76,7 @@ pub struct Agent {
     pub email: String,
     pub name: String,
     pub status: AgentStatus,
+    pub role: AgentRole,
     pub enabled: bool,
     /// Group names from the integrator's directory (agent sync); empty for agents made here.
     pub groups: Vec<String>,

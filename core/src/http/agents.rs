@@ -7,12 +7,14 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::agent_links::LinkTarget;
+use crate::domain::agents::{self, AgentRequest};
 use crate::domain::ids::{AgentId, ConversationId, CustomerId};
+use crate::domain::model::AgentRole;
+use crate::domain::scope::Scope;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
-use crate::store::agents::NewAgent;
-use crate::wire::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink, SetPassword};
+use crate::wire::{AgentDto, ChatLinkDto, CreateAgent, CreateChatLink, SetPassword, SetRole};
 
 /// `GET /api/v1/agents`: every agent with their live status.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents",
@@ -54,7 +56,7 @@ pub async fn get_one(
     )))
 }
 
-/// `POST /api/v1/agents`: create an agent.
+/// `POST /api/v1/agents`: create an agent. `"role": "admin"` needs the `admin` scope.
 #[utoipa::path(post, path = "/api/v1/agents", tag = "agents",
     request_body = CreateAgent,
     security(("bearer" = ["agents:write"])),
@@ -63,39 +65,53 @@ pub async fn get_one(
         (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    _caller: Caller<need::AgentsWrite>,
+    caller: Caller<need::AgentsWrite>,
     Json(body): Json<CreateAgent>,
 ) -> Result<(StatusCode, axum::Json<AgentDto>), ApiError> {
-    let email = body.email.trim();
-    if !looks_like_email(email) {
-        return Err(DomainError::invalid("email", "is not an email address").into());
+    let role = body.role.unwrap_or(AgentRole::Agent);
+    // `agents:write` makes agents; only an admin makes admins.
+    if role == AgentRole::Admin && !caller.actor.holds(Scope::Admin) {
+        return Err(ApiError::Forbidden(Scope::Admin));
     }
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(DomainError::invalid("name", "must be 1 to 100 characters").into());
-    }
-    if let Some(external) = &body.external_id {
-        if external.is_empty() || external.len() > 200 {
-            return Err(DomainError::invalid("external_id", "must be 1 to 200 characters").into());
-        }
-        if state.store.agent_by_external_id(external).await?.is_some() {
-            return Err(ApiError::Conflict(format!(
-                "an agent with external_id `{external}` exists"
-            )));
-        }
-    }
-    let agent = state
-        .store
-        .create_agent(NewAgent {
-            external_id: body.external_id,
-            email: email.to_string(),
-            name: name.to_string(),
-        })
-        .await?;
+    let agent = agents::create(
+        &state.store,
+        AgentRequest {
+            email: &body.email,
+            name: &body.name,
+            external_id: body.external_id.as_deref(),
+            role,
+        },
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(AgentDto::new(&agent, state.chat.agent_status(agent.id))),
     ))
+}
+
+/// `PUT /api/v1/agents/{id}/role`: makes an agent an admin, or a plain agent again.
+///
+/// Admins may use the console's admin pages (and, with their session, every route of this API).
+/// The last enabled admin cannot be made a plain agent (409).
+#[utoipa::path(put, path = "/api/v1/agents/{id}/role", tag = "agents",
+    params(("id" = Uuid, Path, description = "agent id")),
+    request_body = SetRole,
+    security(("bearer" = ["admin"])),
+    responses((status = 200, body = AgentDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the last admin cannot lose the role")))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    _caller: Caller<need::Admin>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<SetRole>,
+) -> Result<axum::Json<AgentDto>, ApiError> {
+    let agent = agents::set_role(&state.store, AgentId(id), body.role).await?;
+    tracing::info!(agent = %agent.id, role = agent.role.as_str(), "agent role changed");
+    Ok(axum::Json(AgentDto::new(
+        &agent,
+        state.chat.agent_status(agent.id),
+    )))
 }
 
 /// `PUT /api/v1/agents/{id}/password`: sets the password the agent signs in to the console with.
@@ -163,12 +179,4 @@ pub async fn create_chat_link(
             expires_at: issued.expires_at,
         }),
     ))
-}
-
-fn looks_like_email(email: &str) -> bool {
-    email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
 }

@@ -106,7 +106,7 @@ pub async fn put_config(
         .cobrowse
         .put_config(serde_json::Value::Object(body))
         .await?;
-    tracing::info!(by = %caller.token.id, version, "co-browse configuration stored");
+    tracing::info!(by = %caller.actor, version, "co-browse configuration stored");
     Ok(axum::Json(CobrowseConfigDto {
         plugin: state.config.cobrowse.plugin.clone(),
         version,

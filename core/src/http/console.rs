@@ -142,7 +142,8 @@ pub async fn styles() -> Response {
     static_asset(CONSOLE_CSS, "text/css; charset=utf-8")
 }
 
-fn page_response(status: StatusCode, html: String) -> Response {
+/// A console page, under the console's content security policy.
+pub(crate) fn page_response(status: StatusCode, html: String) -> Response {
     with_policy(status, html, CONTENT_SECURITY_POLICY)
 }
 

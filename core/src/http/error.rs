@@ -19,6 +19,11 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// Valid credentials without the scope this route needs.
     Forbidden(Scope),
+    /// A console session of an agent without the `admin` role on an admin route.
+    NotAdmin,
+    /// A console session changing something without the console's request header: another site's
+    /// page may be driving the browser.
+    ConsoleHeaderMissing,
     NotFound(&'static str),
     /// Like `NotFound`, for what a plugin route names at run time (`agent`).
     Missing(String),
@@ -96,6 +101,19 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 format!("this token lacks the `{scope}` scope"),
+                None,
+            ),
+            ApiError::NotAdmin => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this needs an agent with the admin role".into(),
+                None,
+            ),
+            ApiError::ConsoleHeaderMissing => (
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "a change made with the console's session must carry the header `X-Natter-Console: 1`"
+                    .into(),
                 None,
             ),
             ApiError::NotFound(what) => (

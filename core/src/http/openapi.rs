@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi};
 use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
-    agents, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks, widget,
+    agents, audit, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
+    widget,
 };
 use crate::wire;
 
@@ -24,7 +25,8 @@ use crate::wire;
         conversations::list, conversations::get_one, conversations::post_message,
         conversations::assign, conversations::close,
         agents::list, agents::get_one, agents::create, agents::create_chat_link,
-        agents::set_password,
+        agents::set_password, agents::set_role,
+        audit::list,
         tokens::create, tokens::list, tokens::revoke,
         sites::list, sites::create, sites::rotate_identity_secret, sites::delete_identity_secret,
         rules::list, rules::builtins, rules::get_one, rules::create, rules::update, rules::delete,
@@ -54,7 +56,9 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API token (`ntr_…`). The scopes each route needs are listed in its security requirement.",
+                        "An API token (`ntr_…`). The scopes each route needs are listed in its security requirement. \
+                         An agent with the admin role signed in to the console may call these routes with the \
+                         console's session cookie instead; a change made that way carries `X-Natter-Console: 1`.",
                     ))
                     .build(),
             ),

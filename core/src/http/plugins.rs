@@ -101,7 +101,7 @@ pub async fn enable(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.plugins.enable(&name).await?;
-    tracing::info!(plugin = %name, by = %caller.token.id, "plugin enabled by an admin");
+    tracing::info!(plugin = %name, by = %caller.actor, "plugin enabled by an admin");
     // Other nodes that disabled it too take it back (each counts its own failures).
     state
         .chat
@@ -150,7 +150,7 @@ pub async fn put_config(
         .put_config(&name, serde_json::Value::Object(body))
         .await
         .map_err(config_error)?;
-    tracing::info!(plugin = %name, by = %caller.token.id, version = config.version, "plugin configuration stored");
+    tracing::info!(plugin = %name, by = %caller.actor, version = config.version, "plugin configuration stored");
     Ok(axum::Json(config.into()))
 }
 

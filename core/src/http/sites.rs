@@ -99,7 +99,7 @@ pub async fn rotate_identity_secret(
         .await?
         .ok_or(ApiError::NotFound("site"))?;
     let secret = state.store.rotate_identity_secret(site.id).await?;
-    tracing::info!(site = %site.id, by = %caller.token.id, "identity secret rotated");
+    tracing::info!(site = %site.id, by = %caller.actor, "identity secret rotated");
     Ok((
         StatusCode::CREATED,
         axum::Json(IdentitySecretDto {

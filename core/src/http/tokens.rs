@@ -26,7 +26,7 @@ pub async fn create(
         .tokens
         .create(&body.name, body.scopes, body.expires_at)
         .await?;
-    tracing::info!(token = %created.token.id, by = %caller.token.id, "API token created");
+    tracing::info!(token = %created.token.id, by = %caller.actor, "API token created");
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedTokenDto {

@@ -49,7 +49,7 @@ pub async fn put_config(
         .widgets
         .put_config(serde_json::Value::Object(body))
         .await?;
-    tracing::info!(by = %caller.token.id, version = config.version, "widget configuration stored");
+    tracing::info!(by = %caller.actor, version = config.version, "widget configuration stored");
     Ok(axum::Json(config.into()))
 }
 

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::ids::AgentId;
-use crate::domain::model::{Agent, AgentStatus};
+use crate::domain::model::{Agent, AgentRole, AgentStatus};
 use crate::store::convert;
 use crate::store::entities::{agent, agent_session};
 use crate::store::{Store, StoreResult};
@@ -55,6 +55,8 @@ impl Store {
                     email: Set(synced.email),
                     name: Set(synced.name),
                     status: Set(AgentStatus::Offline.as_str().into()),
+                    // A directory's agents answer chats; making one an admin is a decision made here.
+                    role: Set(AgentRole::Agent.as_str().into()),
                     enabled: Set(synced.enabled),
                     password_hash: Set(None),
                     groups: Set(groups),

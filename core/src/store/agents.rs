@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::ids::AgentId;
-use crate::domain::model::{Agent, AgentStatus};
+use crate::domain::model::{Agent, AgentRole, AgentStatus};
 use crate::store::convert;
 use crate::store::entities::agent;
 use crate::store::{Store, StoreResult};
@@ -15,6 +15,7 @@ pub struct NewAgent {
     pub external_id: Option<String>,
     pub email: String,
     pub name: String,
+    pub role: AgentRole,
 }
 
 impl Store {
@@ -26,6 +27,7 @@ impl Store {
             email: Set(new.email),
             name: Set(new.name),
             status: Set(AgentStatus::Offline.as_str().into()),
+            role: Set(new.role.as_str().into()),
             enabled: Set(true),
             password_hash: Set(None),
             groups: Set("[]".into()),
@@ -74,6 +76,22 @@ impl Store {
             .exec(&w.tx)
             .await?;
         w.commit().await
+    }
+
+    /// Gives an agent a role; `None` when there is no such agent.
+    pub async fn set_agent_role(&self, id: AgentId, role: AgentRole) -> StoreResult<Option<Agent>> {
+        let w = self.write().await?;
+        let updated = agent::Entity::update_many()
+            .col_expr(agent::Column::Role, role.as_str().into())
+            .col_expr(agent::Column::UpdatedAt, Utc::now().into())
+            .filter(agent::Column::Id.eq(id.0))
+            .exec(&w.tx)
+            .await?;
+        w.commit().await?;
+        if updated.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.agent(id).await
     }
 
     /// After a restart nobody is connected yet: statuses left from before are stale.

@@ -4,8 +4,8 @@ use crate::domain::ids::{
     AgentId, ConversationId, CustomerId, MessageId, SiteId, TokenId, VisitorId,
 };
 use crate::domain::model::{
-    Agent, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus, Customer, Message,
-    Site, Visitor,
+    Agent, AgentRole, AgentStatus, ApiToken, AuthorKind, Conversation, ConversationStatus,
+    Customer, Message, Site, Visitor,
 };
 use crate::domain::scope::Scope;
 use crate::store::entities::{agent, api_token, conversation, customer, message, site, visitor};
@@ -39,6 +39,7 @@ pub(crate) fn agent(row: agent::Model) -> StoreResult<Agent> {
         id: AgentId(row.id),
         status: AgentStatus::parse(&row.status)
             .ok_or_else(|| corrupt("agent status", &row.status))?,
+        role: AgentRole::parse(&row.role).ok_or_else(|| corrupt("agent role", &row.role))?,
         external_id: row.external_id,
         email: row.email,
         name: row.name,

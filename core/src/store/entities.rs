@@ -4,6 +4,7 @@ pub mod agent;
 pub mod agent_link;
 pub mod agent_session;
 pub mod api_token;
+pub mod audit_entry;
 pub mod cobrowse_audit;
 pub mod conversation;
 pub mod counter;

@@ -24,6 +24,10 @@ mod m20261126_000008_create_mail_tables;
 mod m20261126_000010_create_integration_tables;
 #[path = "migrations/m20261126_000011_create_mail_attempts.rs"]
 mod m20261126_000011_create_mail_attempts;
+#[path = "migrations/m20261203_000012_add_agent_roles.rs"]
+mod m20261203_000012_add_agent_roles;
+#[path = "migrations/m20261203_000013_create_audit_log.rs"]
+mod m20261203_000013_create_audit_log;
 
 pub struct Migrator;
 
@@ -41,6 +45,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_create_mail_tables::Migration),
             Box::new(m20261126_000010_create_integration_tables::Migration),
             Box::new(m20261126_000011_create_mail_attempts::Migration),
+            Box::new(m20261203_000012_add_agent_roles::Migration),
+            Box::new(m20261203_000013_create_audit_log::Migration),
         ]
     }
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub email: String,
     pub name: String,
     pub status: String,
+    /// `agent` or `admin`.
+    pub role: String,
     pub enabled: bool,
     /// An argon2 PHC string; `None` for agents without a console password.
     pub password_hash: Option<String>,
