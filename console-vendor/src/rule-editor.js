@@ -62,13 +62,27 @@ const rhai = StreamLanguage.define({
   languageData: { commentTokens: { line: '//', block: { open: '/*', close: '*/' } } },
 });
 
+// The console's CSP has no 'unsafe-inline' for styles, and CodeMirror adds its styles with a
+// <style> element when mounted in a document. Inside a shadow root it uses a constructed style
+// sheet instead, which the CSP allows, so the editor lives in one (open, so tests can look in).
+const theme = EditorView.theme({
+  '&': { border: '1px solid #c7ccd4', borderRadius: '6px', background: '#fff', fontSize: '14px' },
+  '&.cm-focused': { outline: '2px solid #2563eb', outlineOffset: '1px' },
+  '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace', minHeight: '12rem' },
+  '.cm-content': { minHeight: '12rem' },
+});
+
 /**
- * Makes an editor in `parent`. `label` names it for screen readers; `onChange(text)` runs after
+ * Makes an editor in a shadow root of `host`. `label` names it for screen readers; `onChange(text)` runs after
  * each edit; `check(text)` returns a promise of `[{ line, column, message }]` (1-based) and runs
  * when typing pauses, its answers shown as lint markers.
  */
-export function createRuleEditor(parent, { doc = '', label = 'Script', onChange, check } = {}) {
+export function createRuleEditor(host, { doc = '', label = 'Script', onChange, check } = {}) {
+  const root = host.shadowRoot || host.attachShadow({ mode: 'open' });
+  const parent = document.createElement('div');
+  root.replaceChildren(parent);
   const extensions = [
+    theme,
     lineNumbers(),
     highlightActiveLineGutter(),
     history(),
@@ -90,7 +104,7 @@ export function createRuleEditor(parent, { doc = '', label = 'Script', onChange,
     extensions.push(linter(async (view) => toDiagnostics(view.state, await check(view.state.doc.toString())),
       { delay: 400 }));
   }
-  return new EditorView({ parent, state: EditorState.create({ doc, extensions }) });
+  return new EditorView({ parent, root, state: EditorState.create({ doc, extensions }) });
 }
 
 /** Shows `errors` (`[{ line, column, message }]`, 1-based) on the editor now. */
