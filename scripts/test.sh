@@ -15,6 +15,9 @@ echo "== plugin components: the check's toolchain-mismatch path"
 NATTER_PLUGINS_TARGET_DIR="${NATTER_PLUGINS_TARGET_DIR:-$HOME/.cache/natter/plugins-target}" \
   ./scripts/tests/check-plugins-mismatch.sh
 
+echo "== console editor bundle: rebuilt from console-vendor/, compared with core/assets/console/admin/vendor"
+./scripts/check-console-vendor.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -68,6 +68,9 @@ pub fn router(state: AppState) -> Router {
         .route("/rules", get(rules::list).post(rules::create))
         .route("/rules/builtins", get(rules::builtins))
         .route("/rules/test", post(rules::test))
+        .route("/rules/compile", post(rules::compile))
+        .route("/rules/order", put(rules::reorder))
+        .route("/rules/timezones", get(rules::timezones))
         .route(
             "/rules/{id}",
             get(rules::get_one).put(rules::update).delete(rules::delete),

@@ -31,9 +31,15 @@ pub struct ParamSpec {
 pub enum ParamKind {
     Text,
     Bool,
-    Integer { min: i64 },
-    OneOf { values: &'static [&'static str] },
+    Integer {
+        min: i64,
+    },
+    OneOf {
+        values: &'static [&'static str],
+    },
     OpeningHours,
+    /// An IANA time zone name, or empty for the site's.
+    Timezone,
 }
 
 const GROUP: ParamSpec = ParamSpec {
@@ -66,13 +72,23 @@ pub fn builtin_rules() -> Vec<BuiltinRule> {
             description: "Shows the widget during opening hours in the site's time zone, with \
                           breaks, holidays and special days.",
             script: include_str!("../scripts/opening_hours.rhai"),
-            default_params: json!({ "spec": "mon-fri 09:00-17:00", "when_closed": "hide" }),
+            default_params: json!({
+                "spec": "mon-fri 09:00-17:00",
+                "timezone": "",
+                "when_closed": "hide"
+            }),
             params: &[
                 ParamSpec {
                     name: "spec",
                     kind: ParamKind::OpeningHours,
                     description: "The opening hours, e.g. \"mon-fri 09:00-12:00, 13:00-17:30; \
                                   12-25 closed\".",
+                },
+                ParamSpec {
+                    name: "timezone",
+                    kind: ParamKind::Timezone,
+                    description: "The time zone the hours are in, e.g. \"America/New_York\"; \
+                                  empty uses the site's.",
                 },
                 ParamSpec {
                     name: "when_closed",
@@ -166,6 +182,11 @@ impl ParamKind {
             Self::OpeningHours => match value.as_str() {
                 Some(spec) => validate_opening_hours(spec).map_err(|e| e.to_string()),
                 None => Err("must be a string of opening hours".into()),
+            },
+            Self::Timezone => match value.as_str() {
+                Some("") => Ok(()),
+                Some(zone) if zone.parse::<chrono_tz::Tz>().is_ok() => Ok(()),
+                _ => Err("must be an IANA time zone such as \"Europe/Paris\", or empty".into()),
             },
         }
     }

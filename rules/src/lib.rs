@@ -11,6 +11,7 @@ mod context;
 mod decision;
 mod engine;
 mod error;
+mod explain;
 mod opening_hours;
 mod outcome;
 mod overrides;
@@ -22,6 +23,7 @@ pub use context::{AgentsContext, Context, CustomerContext, VisitorContext};
 pub use decision::{DecidedBy, Decision, RuleReport, decide};
 pub use engine::{CompileError, CompiledRule, ConfiguredRule, Limits, RuleEngine};
 pub use error::Error;
+pub use explain::explain;
 pub use opening_hours::{OpeningHours, SpecError, validate_opening_hours};
 pub use outcome::{Answer, RuleOutcome};
 pub use overrides::{

@@ -219,19 +219,41 @@ fn register_now(engine: &mut Engine) {
 }
 
 fn register_opening_hours(engine: &mut Engine, cache: Arc<SpecCache>) {
-    let open_cache = Arc::clone(&cache);
-    engine.register_fn("opening_hours", move |spec: &str| -> Fallible<bool> {
-        let now = frame_now("opening_hours")?;
-        Ok(open_cache.get(spec)?.state(now).open)
-    });
-    engine.register_fn("next_change_secs", move |spec: &str| -> Fallible<Dynamic> {
-        let now = frame_now("next_change_secs")?;
+    let open = {
+        let cache = Arc::clone(&cache);
+        move |spec: &str, zone: &str| -> Fallible<bool> {
+            let now = zoned_now("opening_hours", zone)?;
+            Ok(cache.get(spec)?.state(now).open)
+        }
+    };
+    let next = move |spec: &str, zone: &str| -> Fallible<Dynamic> {
+        let now = zoned_now("next_change_secs", zone)?;
         let state = cache.get(spec)?.state(now);
         Ok(state.next_change.map_or(Dynamic::UNIT, |at| {
             let millis = (at - now.with_timezone(&Utc)).num_milliseconds();
             to_int(u64::try_from(millis).unwrap_or(0).div_ceil(1000).max(1)).into()
         }))
-    });
+    };
+    // One argument reads the hours in the site's time zone; a second names another zone ("" is
+    // the site's), so a rule can keep a team's hours wherever the site is.
+    let open_here = open.clone();
+    engine.register_fn("opening_hours", move |spec: &str| open_here(spec, ""));
+    engine.register_fn("opening_hours", open);
+    let next_here = next.clone();
+    engine.register_fn("next_change_secs", move |spec: &str| next_here(spec, ""));
+    engine.register_fn("next_change_secs", next);
+}
+
+/// The evaluation's time, in `zone` when one is named.
+fn zoned_now(function: &str, zone: &str) -> Fallible<DateTime<Tz>> {
+    let now = frame_now(function)?;
+    if zone.is_empty() {
+        return Ok(now);
+    }
+    let tz: Tz = zone
+        .parse()
+        .map_err(|_| format!("{function}: unknown time zone \"{zone}\""))?;
+    Ok(now.with_timezone(&tz))
 }
 
 fn frame_now(function: &str) -> Fallible<DateTime<Tz>> {

@@ -48,6 +48,14 @@ pub struct RuleInput {
     pub enabled: bool,
 }
 
+/// A decision for a context written by hand, with why each rule answered as it did.
+#[derive(Debug, Clone)]
+pub struct TestRun {
+    pub decision: Decision,
+    /// One sentence per entry of `decision.rules`, in the same order.
+    pub reasons: Vec<String>,
+}
+
 /// The compiled rules in admin order, swapped whole on every change.
 type RuleSet = Arc<Vec<ConfiguredRule>>;
 
@@ -128,20 +136,47 @@ impl Visibility {
         }
     }
 
-    /// Evaluates a context given by hand: the stored rules, or only `draft` when given.
-    pub fn test(
+    /// Evaluates a context given by hand: the stored rules, or only `draft` when given; each rule's
+    /// report comes with a sentence saying why it answered so.
+    pub async fn test(
         &self,
         ctx: &Context,
         draft: Option<(&str, serde_json::Value)>,
-    ) -> Result<Decision, DomainError> {
-        let rules = match draft {
+    ) -> Result<TestRun, DomainError> {
+        // (rule, built-in key when the rule runs that built-in's script unchanged)
+        let mut explained: Vec<(ConfiguredRule, Option<String>)> = Vec::new();
+        match draft {
             Some((script, params)) => {
                 let compiled = self.compile("draft", script)?;
-                Arc::new(vec![ConfiguredRule::new(compiled, params, true)])
+                explained.push((ConfiguredRule::new(compiled, params, true), None));
             }
-            None => self.rule_set(),
-        };
-        Ok(self.inner.engine.evaluate_all(&rules, &[], ctx))
+            // Compiled afresh (not the cached set) so each report lines up with its stored rule.
+            None => {
+                for rule in self.rules().await? {
+                    let Ok(compiled) = self.inner.engine.compile(&rule.name, &rule.script) else {
+                        continue;
+                    };
+                    let key = rule
+                        .builtin
+                        .filter(|key| builtin(key).is_ok_and(|b| b.script == rule.script.as_str()));
+                    explained.push((
+                        ConfiguredRule::new(compiled, rule.params, rule.enabled),
+                        key,
+                    ));
+                }
+            }
+        }
+        let rules: Vec<ConfiguredRule> = explained.iter().map(|(r, _)| r.clone()).collect();
+        let decision = self.inner.engine.evaluate_all(&rules, &[], ctx);
+        let reasons = decision
+            .rules
+            .iter()
+            .zip(&explained)
+            .map(|(report, (rule, key))| {
+                natter_rules::explain(key.as_deref(), rule.params(), ctx, report)
+            })
+            .collect();
+        Ok(TestRun { decision, reasons })
     }
 
     /// A connected visitor's facts changed (or they arrived): remembered for [`Self::live_facts`].
@@ -229,6 +264,29 @@ impl Visibility {
             return Err(DomainError::NotFound("rule"));
         }
         self.rules_changed().await
+    }
+
+    /// Puts the rules in the order of `ids`, which must name every rule once.
+    pub async fn reorder_rules(&self, ids: &[RuleId]) -> Result<Vec<Rule>, DomainError> {
+        let current = self.rules().await?;
+        let mut wanted: Vec<RuleId> = ids.to_vec();
+        wanted.sort_by_key(|id| id.0);
+        wanted.dedup();
+        let mut known: Vec<RuleId> = current.iter().map(|r| r.id).collect();
+        known.sort_by_key(|id| id.0);
+        if wanted.len() != ids.len() || wanted != known {
+            return Err(DomainError::invalid(
+                "ids",
+                "must list every rule exactly once",
+            ));
+        }
+        let rules = self
+            .inner
+            .store
+            .reorder_rules(ids, self.inner.clock.now())
+            .await?;
+        self.rules_changed().await?;
+        Ok(rules)
     }
 
     /// Overrides in force now.

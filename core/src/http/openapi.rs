@@ -30,7 +30,7 @@ use crate::wire;
         tokens::create, tokens::list, tokens::revoke,
         sites::list, sites::create, sites::rotate_identity_secret, sites::delete_identity_secret,
         rules::list, rules::builtins, rules::get_one, rules::create, rules::update, rules::delete,
-        rules::test,
+        rules::test, rules::compile, rules::reorder, rules::timezones,
         visibility::list, visibility::put, visibility::delete, visibility::decide,
         webhooks::list, webhooks::create, webhooks::get_one, webhooks::update, webhooks::delete,
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,

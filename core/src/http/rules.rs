@@ -1,13 +1,15 @@
-//! `/api/v1/rules`: Action Rules as data — list, create, change, reorder, enable, delete, test.
+//! `/api/v1/rules`: Action Rules as data — list, create, change, reorder, enable, delete, check a
+//! script, test.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::domain::DomainError;
 use crate::domain::ids::RuleId;
 use crate::domain::model::Rule;
 use crate::domain::visibility::RuleInput;
@@ -106,6 +108,46 @@ pub struct RulesTestBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A wall-clock time in `context.timezone`, e.g. `2026-12-03T08:59:00`; replaces `context.now`.
+    /// A time the clock skips (spring forward) is 422; a repeated one takes the first pass.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-12-03T08:59:00")]
+    pub local_time: Option<NaiveDateTime>,
+}
+
+/// The decision for a test context, and why each rule answered as it did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesTestDto {
+    /// `visible`, `away`, `decided_by`, `recheck_after_secs`, `override` and `rules` (each
+    /// rule's `name`, `enabled`, `answer`, `recheck_after_secs`, `error`), as in rules/README.md.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub decision: natter_rules::Decision,
+    /// One sentence per entry of `rules`, same order: what the rule looked at and what it answered.
+    pub reasons: Vec<String>,
+    /// The instant evaluated (from `local_time` when given).
+    pub now: DateTime<Utc>,
+}
+
+/// The new order of the rules.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOrderBody {
+    /// Every rule's id once, first to run first.
+    pub ids: Vec<Uuid>,
+}
+
+/// A script to check before saving it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompileBody {
+    pub script: String,
+}
+
+/// The script compiles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompileDto {
+    pub ok: bool,
 }
 
 /// `GET /api/v1/rules`: every rule in the order they run.
@@ -200,22 +242,77 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/rules/test`: each rule's answer and the final decision for a given context.
+/// `POST /api/v1/rules/test`: each rule's answer, why, and the final decision for a given context.
 ///
 /// Overrides are not read from storage here: put one in `context.override` to test with it.
 #[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules",
     request_body = RulesTestBody,
     security(("bearer" = ["rules:read"])),
-    responses((status = 200, body = Object, description = "the decision: visible, away, decided_by, rules"),
+    responses((status = 200, body = RulesTestDto),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn test(
     State(state): State<AppState>,
     _caller: Caller<need::RulesRead>,
     Json(body): Json<RulesTestBody>,
-) -> Result<axum::Json<natter_rules::Decision>, ApiError> {
+) -> Result<axum::Json<RulesTestDto>, ApiError> {
+    let mut context = body.context;
+    if let Some(local) = body.local_time {
+        context.now = local
+            .and_local_timezone(context.timezone)
+            .earliest()
+            .ok_or_else(|| DomainError::invalid("local_time", "the clock skips this time here"))?
+            .with_timezone(&Utc);
+    }
     let params = serde_json::Value::Object(body.params.unwrap_or_default());
     let draft = body.script.as_deref().map(|script| (script, params));
-    let decision = state.visibility.test(&body.context, draft)?;
-    Ok(axum::Json(decision))
+    let run = state.visibility.test(&context, draft).await?;
+    Ok(axum::Json(RulesTestDto {
+        decision: run.decision,
+        reasons: run.reasons,
+        now: context.now,
+    }))
+}
+
+/// `POST /api/v1/rules/compile`: check a script without saving it; a script that does not
+/// compile is 422 `script_invalid` with `line` and `column`.
+#[utoipa::path(post, path = "/api/v1/rules/compile", tag = "rules",
+    request_body = CompileBody,
+    security(("bearer" = ["rules:read"])),
+    responses((status = 200, body = CompileDto), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`script_invalid` with `line` and `column`")))]
+pub async fn compile(
+    State(state): State<AppState>,
+    _caller: Caller<need::RulesRead>,
+    Json(body): Json<CompileBody>,
+) -> Result<axum::Json<CompileDto>, ApiError> {
+    state.visibility.compile("draft", &body.script)?;
+    Ok(axum::Json(CompileDto { ok: true }))
+}
+
+/// `PUT /api/v1/rules/order`: run the rules in this order; `ids` names every rule once.
+#[utoipa::path(put, path = "/api/v1/rules/order", tag = "rules",
+    request_body = RuleOrderBody,
+    security(("bearer" = ["rules:write"])),
+    responses((status = 200, body = Vec<RuleDto>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn reorder(
+    State(state): State<AppState>,
+    _caller: Caller<need::RulesWrite>,
+    Json(body): Json<RuleOrderBody>,
+) -> Result<axum::Json<Vec<RuleDto>>, ApiError> {
+    let ids: Vec<RuleId> = body.ids.into_iter().map(RuleId).collect();
+    let rules = state.visibility.reorder_rules(&ids).await?;
+    tracing::info!(rules = rules.len(), "rules reordered");
+    Ok(axum::Json(rules.iter().map(RuleDto::from).collect()))
+}
+
+/// `GET /api/v1/rules/timezones`: the IANA time zone names rules and sites accept.
+#[utoipa::path(get, path = "/api/v1/rules/timezones", tag = "rules",
+    security(("bearer" = ["rules:read"])),
+    responses((status = 200, body = Vec<String>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn timezones(_caller: Caller<need::RulesRead>) -> axum::Json<Vec<&'static str>> {
+    axum::Json(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect())
 }

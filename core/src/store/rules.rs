@@ -102,6 +102,34 @@ impl Store {
         to_rule(model).map(Some)
     }
 
+    /// Gives each rule its index in `ids` as position, bumping the version of those that moved,
+    /// in one transaction; returns every rule in the new order.
+    pub async fn reorder_rules(
+        &self,
+        ids: &[RuleId],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Rule>> {
+        let w = self.write().await?;
+        for (index, id) in ids.iter().enumerate() {
+            let position = i32::try_from(index)
+                .map_err(|_| StoreError::Corrupt("more rules than positions".into()))?;
+            let Some(existing) = rule::Entity::find_by_id(id.0).one(&w.tx).await? else {
+                continue;
+            };
+            if existing.position == position {
+                continue;
+            }
+            let version = existing.version + 1;
+            let mut active: rule::ActiveModel = existing.into();
+            active.position = Set(position);
+            active.version = Set(version);
+            active.updated_at = Set(now);
+            active.update(&w.tx).await?;
+        }
+        w.commit().await?;
+        self.list_rules().await
+    }
+
     /// `false` if there was no such rule.
     pub async fn delete_rule(&self, id: RuleId) -> StoreResult<bool> {
         let w = self.write().await?;

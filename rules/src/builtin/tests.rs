@@ -169,6 +169,26 @@ fn opening_hours_shows_when_open_and_asks_again_at_the_next_change() {
 }
 
 #[test]
+fn opening_hours_reads_its_own_time_zone_when_given() {
+    let paris = chrono_tz::Europe::Paris;
+    let params = json!({ "spec": "mon-fri 09:00-17:00", "timezone": "America/New_York" });
+    // The site is in Paris; the hours are New York's (6 hours behind in June).
+    let cases: &[(&str, Answer, u64)] = &[
+        ("2026-06-16 14:59", Answer::Hide, 60),
+        ("2026-06-16 15:01", Answer::Show, 8 * 3600 - 60),
+    ];
+    for (local, answer, recheck) in cases {
+        let ctx = Context {
+            now: at_local(paris, local),
+            timezone: paris,
+            ..Context::default()
+        };
+        let outcome = evaluate("opening_hours", &params, &ctx);
+        assert_eq!(answered(outcome), (*answer, Some(*recheck)), "{local}");
+    }
+}
+
+#[test]
 fn opening_hours_across_a_dst_change_and_far_from_utc() {
     let weekdays = json!({ "spec": "mon-fri 09:00-17:00" });
     // Paris is UTC+1 on Friday 2026-03-27 and UTC+2 from Sunday 2026-03-29: the same 07:30 UTC is
@@ -353,6 +373,16 @@ fn parameters_are_checked_before_saving() {
             "opening_hours",
             json!({ "spec": "mon-fri 09:00-17:00; sat 10:00" }),
             Some("part 2"),
+        ),
+        (
+            "opening_hours",
+            json!({ "timezone": "Mars/Olympus" }),
+            Some("IANA time zone"),
+        ),
+        (
+            "opening_hours",
+            json!({ "timezone": "America/New_York", "spec": "09:00-17:00" }),
+            None,
         ),
         (
             "opening_hours",
