@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/mail/deliveries", get(mail::deliveries))
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
+        .route("/mail/test", post(mail::test))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
         // A plugin route more specific than a built-in template takes its path (`/agents/sync`).
