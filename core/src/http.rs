@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/mail/deliveries", get(mail::deliveries))
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
+        .route("/mail/test", post(mail::test))
         .route("/conversations/{id}/transcript", post(mail::transcript))
         .route("/openapi.json", get(openapi::document))
         // Configuration changes are recorded with who made them.

@@ -20,6 +20,8 @@ pub enum MailKind {
     Transcript,
     /// An agent who is not connected learns that a conversation waits for them.
     AgentNotification,
+    /// An admin checks the mail settings from the console (`POST /api/v1/mail/test`).
+    Test,
 }
 
 impl MailKind {
@@ -28,6 +30,7 @@ impl MailKind {
             MailKind::OfflineMessage => "offline_message",
             MailKind::Transcript => "transcript",
             MailKind::AgentNotification => "agent_notification",
+            MailKind::Test => "test",
         }
     }
 
@@ -36,6 +39,7 @@ impl MailKind {
             MailKind::OfflineMessage,
             MailKind::Transcript,
             MailKind::AgentNotification,
+            MailKind::Test,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

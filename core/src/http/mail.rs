@@ -1,5 +1,6 @@
-//! Mail over REST: the delivery list, transcripts on request, and the widget's offline form and
-//! transcript request (public: the widget calls them with the site key and its visitor id).
+//! Mail over REST: the delivery list, transcripts on request, the admin's test mail, and the widget's
+//! offline form and transcript request (public: the widget calls them with the site key and its
+//! visitor id).
 //!
 //! Without `[mail]` every route here answers 503 `mail_disabled`.
 
@@ -167,6 +168,31 @@ pub async fn transcript(
     Path(id): Path<Uuid>,
 ) -> Result<(StatusCode, axum::Json<QueuedMail>), ApiError> {
     let mail_id = state.mail.send_transcript(ConversationId(id)).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(QueuedMail { mail_id })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestMailRequest {
+    /// One plain address such as `admin@example.com`.
+    #[schema(min_length = 1, max_length = 254)]
+    pub to: String,
+}
+
+/// `POST /api/v1/mail/test`: queue a test mail to `to` through the outbox, as every mail is sent:
+/// it shows in `GET /api/v1/mail/deliveries` with its attempts. A bad address is 422 naming `to`.
+#[utoipa::path(post, path = "/api/v1/mail/test", tag = "mail",
+    request_body = TestMailRequest,
+    security(("bearer" = ["admin"])),
+    responses((status = 202, body = QueuedMail), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn test(
+    State(state): State<AppState>,
+    _caller: Caller<need::Admin>,
+    Json(body): Json<TestMailRequest>,
+) -> Result<(StatusCode, axum::Json<QueuedMail>), ApiError> {
+    let mail_id = state.mail.send_test(&body.to).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(QueuedMail { mail_id })))
 }
 

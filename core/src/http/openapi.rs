@@ -36,7 +36,7 @@ use crate::wire;
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
         widget::get_config, widget::put_config,
         plugins::list, plugins::enable, plugins::get_config, plugins::put_config,
-        mail::deliveries, mail::attempts, mail::transcript, mail::offline_message,
+        mail::deliveries, mail::attempts, mail::test, mail::transcript, mail::offline_message,
         mail::visitor_transcript,
         cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
     ),

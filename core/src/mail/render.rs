@@ -277,6 +277,25 @@ impl Renderer {
             html: Some(wrap_html(&html)),
         }
     }
+
+    /// The console's test mail: plain text, naming the server it came from, so the admin who asked
+    /// can tell it apart from anything else in the mailbox.
+    pub fn test_mail(&self, to: &str) -> NewMail {
+        NewMail {
+            kind: MailKind::Test,
+            conversation_id: None,
+            agent_id: None,
+            to: to.to_string(),
+            reply_to: None,
+            subject: "Natter test mail".into(),
+            text: format!(
+                "This is a test mail from the Natter server at {}, sent from the admin console.\n\
+                 It went through the outbox like every other mail: the mail settings work.\n",
+                self.base_url
+            ),
+            html: None,
+        }
+    }
 }
 
 /// Fills `{key}` placeholders in one pass: a value is never read for placeholders again (a visitor

@@ -1,5 +1,5 @@
-//! What the HTTP layer asks of mail: take an offline message from the widget, send a transcript,
-//! list deliveries. Every mail goes through the outbox; nothing here talks SMTP.
+//! What the HTTP layer asks of mail: take an offline message from the widget, send a transcript or a
+//! test mail, list deliveries. Every mail goes through the outbox; nothing here talks SMTP.
 
 use std::sync::Arc;
 
@@ -278,6 +278,16 @@ impl Mail {
             inner
                 .renderer
                 .transcript(contact, language, &conversation, &messages, &site.timezone);
+        Ok(inner.store.queue_mail(mail, inner.clock.now()).await?)
+    }
+
+    /// Queues the console's test mail to `to` through the outbox, so it is sent, retried and
+    /// logged as every other mail is.
+    pub async fn send_test(&self, to: &str) -> Result<Uuid, DomainError> {
+        let inner = self.inner()?;
+        let to = to.trim();
+        parse_address(to).map_err(|e| DomainError::invalid("to", e))?;
+        let mail = inner.renderer.test_mail(to);
         Ok(inner.store.queue_mail(mail, inner.clock.now()).await?)
     }
 

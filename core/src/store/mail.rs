@@ -69,7 +69,7 @@ impl Store {
         self.mail_signal.clone()
     }
 
-    /// Queues one mail on its own (a transcript).
+    /// Queues one mail on its own (a transcript, a test mail).
     pub async fn queue_mail(&self, mail: NewMail, now: DateTime<Utc>) -> StoreResult<Uuid> {
         let w = self.write().await?;
         let id = insert_mail(&w.tx, mail, now).await?;
