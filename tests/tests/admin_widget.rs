@@ -26,8 +26,20 @@ const FITS: &str = "return document.documentElement.scrollWidth <= window.innerW
 /// Signs `browser` in as the admin and opens the admin page `section`.
 async fn admin_page(server: &TestServer, browser: &Browser, email: &str, section: &str) {
     browser.goto(&server.url("/agent/login")).await.unwrap();
-    retype(browser, "the email field", "[data-testid=login-email]", email).await;
-    retype(browser, "the password field", "[data-testid=login-password]", PASSWORD).await;
+    retype(
+        browser,
+        "the email field",
+        "[data-testid=login-email]",
+        email,
+    )
+    .await;
+    retype(
+        browser,
+        "the password field",
+        "[data-testid=login-password]",
+        PASSWORD,
+    )
+    .await;
     browser
         .click("the sign-in button", "[data-testid=login-submit]")
         .await;
@@ -493,5 +505,112 @@ async fn a_saved_configuration_tells_every_open_widget() {
     assert!(script.contains("#0f766e"));
     first.close().await;
     second.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stored_change_restyles_an_open_widget_in_place() {
+    let Some(tools) = tools_or_skip("widget_restyled_in_place") else {
+        return;
+    };
+    let artifacts = Artifacts::for_test("widget_restyled_in_place").unwrap();
+    let server = TestServer::start().await;
+    let api = server.admin().await;
+    let site = server.site_key().await;
+    let host = HostPage::serve(format!(
+        r#"<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Teeladen</title></head>
+<body><h1>Der Teeladen</h1>
+<script src="{}/widget.js?site={site}" async></script></body></html>"#,
+        server.base
+    ))
+    .await
+    .unwrap();
+    let driver = Chromedriver::start(&tools).await.unwrap();
+    let visitor = driver.browser("visitor", &artifacts).await.unwrap();
+    visitor.goto(&host.url).await.unwrap();
+    visitor
+        .wait_js("the widget shows", VISITOR_WIDGET, vec![])
+        .await;
+    visitor
+        .js("window.__stillTheSamePage = true; return true;", vec![])
+        .await
+        .unwrap();
+    // The visitor opened the window and started typing.
+    visitor
+        .element_from(
+            "the launcher",
+            "return document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-launcher]');",
+            vec![],
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    visitor
+        .element_from(
+            "the input",
+            "return document.querySelector('natter-widget').shadowRoot.querySelector('[data-testid=natter-input]');",
+            vec![],
+        )
+        .await
+        .send_keys("Half a sentence")
+        .await
+        .unwrap();
+
+    // Texts for German visitors and a new colour, stored over REST while the page is open.
+    let (status, body) = api
+        .send(
+            "PUT",
+            "/api/v1/widget/config",
+            Some(json!({"color": "#be123c", "greeting": "Hello!",
+                "translations": {"de": {"greeting": "Servus!"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let after = visitor
+        .wait_js(
+            "the open page shows the new colour",
+            &("const w = (function () { ".to_owned()
+                + VISITOR_WIDGET
+                + " })(); return w && w.color === 'rgb(190, 18, 60)' && w.count === 1 ? w : null;"),
+            vec![],
+        )
+        .await;
+    // Chromium's language here is English: the main texts.
+    assert_eq!(after["greeting"], "Hello!");
+    let state = visitor
+        .js(
+            "const r = document.querySelector('natter-widget').shadowRoot; return { mark: window.__stillTheSamePage === true, open: !r.querySelector('[data-testid=natter-window]').hidden, draft: r.querySelector('[data-testid=natter-input]').value };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        json!({"mark": true, "open": true, "draft": "Half a sentence"}),
+        "same page, window still open, the typing kept"
+    );
+    visitor.screenshot("restyled-in-place").await.unwrap();
+
+    // `&lang=de` on the script chooses the German texts.
+    let german = HostPage::serve(format!(
+        r#"<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Teeladen</title></head>
+<body><script src="{}/widget.js?site={site}&lang=de" async></script></body></html>"#,
+        server.base
+    ))
+    .await
+    .unwrap();
+    visitor.goto(&german.url).await.unwrap();
+    visitor
+        .wait_js(
+            "the German greeting shows",
+            &("const w = (function () { ".to_owned()
+                + VISITOR_WIDGET
+                + " })(); return w && w.greeting === 'Servus!';"),
+            vec![],
+        )
+        .await;
+    visitor.close().await.unwrap();
     server.stop().await;
 }
