@@ -56,6 +56,20 @@ async fn admin_page(server: &TestServer, browser: &Browser, email: &str, section
         .unwrap();
 }
 
+/// An agent `name@example.com` who signs in with [`PASSWORD`] and holds the admin role.
+async fn make_admin(api: &natter_tests::Api, name: &str) {
+    let id = api.create_agent_with_password(name, PASSWORD).await;
+    let (status, body) = api
+        .send(
+            "PUT",
+            &format!("/api/v1/agents/{id}/role"),
+            Some(json!({"role": "admin"})),
+        )
+        .await
+        .unwrap();
+    assert!(status.is_success(), "{status} {body}");
+}
+
 /// Replaces the text of the control `css` by typing, as a person would.
 async fn retype(browser: &Browser, what: &str, css: &str, text: &str) {
     let field = browser.wait_for(what, css).await;
@@ -72,7 +86,7 @@ async fn an_admin_restyles_the_widget_and_the_open_visitor_page_follows() {
     let artifacts = Artifacts::for_test("admin_widget_restyle").unwrap();
     let server = TestServer::start().await;
     let api = server.admin().await;
-    api.create_agent_with_password("root", PASSWORD).await;
+    make_admin(&api, "root").await;
     let site = server.site_key().await;
     let host = HostPage::serve(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tea shop</title></head>
@@ -253,7 +267,7 @@ async fn plugin_settings_are_a_form_from_the_schema_with_the_plugins_errors_at_t
     let artifacts = Artifacts::for_test("admin_plugin_settings").unwrap();
     let server = TestServer::start().await;
     let api = server.admin().await;
-    api.create_agent_with_password("root", PASSWORD).await;
+    make_admin(&api, "root").await;
     let driver = Chromedriver::start(&tools).await.unwrap();
     let admin = driver.browser("admin", &artifacts).await.unwrap();
     admin_page(&server, &admin, "root@example.com", "plugins").await;
