@@ -24,6 +24,7 @@ pub mod tokens;
 pub mod visibility;
 pub mod webhooks;
 pub mod widget;
+pub mod widget_preview;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             "/widget/config",
             get(widget::get_config).put(widget::put_config),
         )
+        .route("/widget/preview", get(widget_preview::script))
         .route(
             "/cobrowse/config",
             get(cobrowse::get_config).put(cobrowse::put_config),
@@ -177,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/admin", get(console_assets::page))
         .route("/agent/admin/", get(console_assets::page))
         .route("/agent/admin/{*path}", get(console_assets::asset))
+        .route("/agent/admin/preview", get(widget_preview::page))
         // What a visitor loads when a session starts, and the agent's replayer: sent compressed.
         .route(
             "/cobrowse/recorder.js",

@@ -54,6 +54,11 @@ pub enum RealtimeEvent {
     },
     /// A rule or override changed: every widget re-decides its visibility.
     VisibilityInputsChanged,
+    /// On [`Topic::AllVisitors`]: an admin stored a new widget configuration (this `version`); open
+    /// widgets load the newly rendered `widget.js`.
+    WidgetChanged {
+        version: i64,
+    },
     /// Co-browsing: requests, session states, recorded events, guidance and control.
     Cobrowse(crate::domain::cobrowse::CobrowseEvent),
     /// A visitor with an open conversation arrived, moved to another page (`Some`) or left (`None`).

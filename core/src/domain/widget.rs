@@ -149,6 +149,23 @@ impl Widgets {
         Ok(WidgetScript { etag, script })
     }
 
+    /// A draft configuration rendered by the plugin, never stored: what the admin console's preview
+    /// loads. Validated first, so a bad draft names its fields as `put_config` would. Rendered for no
+    /// site and no socket URL, so the preview widget never connects and is never counted as a visitor.
+    pub async fn preview(&self, config: Value) -> Result<Arc<str>, WidgetError> {
+        let text = config.to_string();
+        if let Err(errors) = self.plugins.validate_config(&self.plugin, &text).await? {
+            return Err(WidgetError::Invalid(errors));
+        }
+        let ctx = RenderContext {
+            site_key: String::new(),
+            base_url: self.base_url.to_string(),
+            ws_url: String::new(),
+        };
+        let (rendered, _) = self.plugins.render(&self.plugin, &text, &ctx).await?;
+        Ok(rendered.script.into())
+    }
+
     /// Runs the widget plugin's hook for a visitor event with the stored configuration.
     pub async fn on_visitor_event(
         &self,

@@ -38,6 +38,8 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// A document a plugin refused: every offending field with its own message, in the plugin's order.
+    InvalidFields(Vec<FieldProblem>),
     /// A rule script that does not compile, with where.
     Script {
         line: usize,
@@ -71,11 +73,25 @@ pub struct ErrorDetail {
     /// The offending field, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every offending field of a document a plugin validated (`validation_failed` from the widget,
+    /// co-browse and integration plugins' configuration routes), so a form can show each message next
+    /// to its field. `field` above is the first of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldProblem>>,
     /// Where in a script, for `script_invalid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
+}
+
+/// One field a plugin refused.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field's path in the document: property names joined with `.`, array items by index
+    /// (`color`, `mask_selectors.1`); empty for the document as a whole.
+    pub field: String,
+    pub message: String,
 }
 
 impl ApiError {
@@ -149,6 +165,27 @@ impl ApiError {
                 format!("{field}: {message}"),
                 Some(field),
             ),
+            ApiError::InvalidFields(problems) => {
+                let field = problems
+                    .first()
+                    .map(|p| p.field.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| "body".to_string());
+                let message = problems
+                    .iter()
+                    .map(|p| match p.field.as_str() {
+                        "" => p.message.clone(),
+                        name => format!("{name}: {}", p.message),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    message,
+                    Some(field),
+                )
+            }
             ApiError::PayloadTooLarge(message) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -206,12 +243,17 @@ impl IntoResponse for ApiError {
             ApiError::Script { line, column, .. } => (Some(*line), Some(*column)),
             _ => (None, None),
         };
+        let fields = match &self {
+            ApiError::InvalidFields(problems) => Some(problems.clone()),
+            _ => None,
+        };
         let (status, code, message, field) = self.parts();
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
                 message,
                 field,
+                fields,
                 line: position.0,
                 column: position.1,
             },
@@ -284,23 +326,15 @@ impl From<WidgetError> for ApiError {
     fn from(err: WidgetError) -> Self {
         match err {
             WidgetError::UnknownSite => ApiError::NotFound("site"),
-            WidgetError::Invalid(errors) => {
-                let field = errors
-                    .first()
-                    .map(|e| e.field.clone())
-                    .filter(|f| !f.is_empty())
-                    .unwrap_or_else(|| "body".to_string());
-                let message = errors
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| match i {
-                        0 => e.message.clone(),
-                        _ => format!("{}: {}", e.field, e.message),
+            WidgetError::Invalid(errors) => ApiError::InvalidFields(
+                errors
+                    .into_iter()
+                    .map(|e| FieldProblem {
+                        field: e.field,
+                        message: e.message,
                     })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                ApiError::Validation { field, message }
-            }
+                    .collect(),
+            ),
             // The widget route needs its plugin: a missing one is the server's state, not the caller's path.
             WidgetError::Plugin(PluginError::NotFound(name)) => {
                 ApiError::PluginUnavailable(format!("the widget plugin \"{name}\" is not loaded"))

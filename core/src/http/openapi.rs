@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
     agents, audit, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
-    widget,
+    widget, widget_preview,
 };
 use crate::wire;
 
@@ -34,13 +34,13 @@ use crate::wire;
         visibility::list, visibility::put, visibility::delete, visibility::decide,
         webhooks::list, webhooks::create, webhooks::get_one, webhooks::update, webhooks::delete,
         webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
-        widget::get_config, widget::put_config,
+        widget::get_config, widget::put_config, widget_preview::script,
         plugins::list, plugins::enable, plugins::get_config, plugins::put_config,
         mail::deliveries, mail::attempts, mail::test, mail::transcript, mail::offline_message,
         mail::visitor_transcript,
         cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
     ),
-    components(schemas(error::ErrorBody, error::ErrorDetail, wire::AuthorDto)),
+    components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem, wire::AuthorDto)),
     modifiers(&BearerAuth, &ExtractorErrors),
 )]
 pub struct ApiDoc;

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::http::auth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, FieldProblem};
 use crate::plugins::integration::{
     HttpMethod, PluginRoute, RouteCaller, RouteRefusal, RouteRequest, RouteResponse,
 };
@@ -265,23 +265,16 @@ fn respond(plugin: &str, response: RouteResponse) -> Result<Response, ApiError> 
 
 fn refused(refusal: RouteRefusal) -> ApiError {
     match refusal {
-        RouteRefusal::Invalid(errors) => {
-            let field = errors
-                .first()
-                .map(|e| e.field.clone())
-                .filter(|f| !f.is_empty())
-                .unwrap_or_else(|| "body".to_string());
-            let message = errors
-                .iter()
-                .enumerate()
-                .map(|(i, e)| match i {
-                    0 => e.message.clone(),
-                    _ => format!("{}: {}", e.field, e.message),
+        // Every field the plugin named, as the configuration routes report them.
+        RouteRefusal::Invalid(errors) => ApiError::InvalidFields(
+            errors
+                .into_iter()
+                .map(|e| FieldProblem {
+                    field: e.field,
+                    message: e.message,
                 })
-                .collect::<Vec<_>>()
-                .join("; ");
-            ApiError::Validation { field, message }
-        }
+                .collect(),
+        ),
         RouteRefusal::NotFound(what) => ApiError::Missing(what),
         RouteRefusal::Conflict(why) => ApiError::Conflict(why),
         RouteRefusal::BadRequest(why) => ApiError::BadRequest(why),

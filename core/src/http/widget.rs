@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::widget::WidgetError;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
@@ -50,6 +51,13 @@ pub async fn put_config(
         .put_config(serde_json::Value::Object(body))
         .await?;
     tracing::info!(by = %caller.actor, version = config.version, "widget configuration stored");
+    // Open widgets on every node load the new rendering (the frame `widget_config`).
+    state.chat.bus().publish(
+        Topic::AllVisitors,
+        RealtimeEvent::WidgetChanged {
+            version: config.version,
+        },
+    );
     Ok(axum::Json(config.into()))
 }
 

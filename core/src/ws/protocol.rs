@@ -188,6 +188,11 @@ pub enum ServerFrame {
     Conversation {
         conversation: ConversationDto,
     },
+    /// To visitors: the widget's configuration changed (now at `version`); the widget replaces itself
+    /// with the newly rendered `widget.js`.
+    WidgetConfig {
+        version: i64,
+    },
     Error {
         code: &'static str,
         message: String,
@@ -247,6 +252,9 @@ impl ServerFrame {
             | RealtimeEvent::CacheChanged(_)
             | RealtimeEvent::CobrowseCall(_)
             | RealtimeEvent::PluginEnabled(_) => return None,
+            RealtimeEvent::WidgetChanged { version } => {
+                ServerFrame::WidgetConfig { version: *version }
+            }
             RealtimeEvent::Message(m) => ServerFrame::Message(MessageDto::from(m)),
             RealtimeEvent::Conversation(c) => ServerFrame::Conversation {
                 conversation: ConversationDto::from(c),

@@ -509,9 +509,9 @@ impl VisitorSession {
             RealtimeEvent::Presence { .. } => {
                 self.send_event(conn, &event).await && self.redecide(conn).await
             }
-            RealtimeEvent::Typing { .. } | RealtimeEvent::Read { .. } => {
-                self.send_event(conn, &event).await
-            }
+            RealtimeEvent::Typing { .. }
+            | RealtimeEvent::Read { .. }
+            | RealtimeEvent::WidgetChanged { .. } => self.send_event(conn, &event).await,
             // For agents only.
             RealtimeEvent::VisitorContext { .. } => true,
             // Co-browse events come on the visitor's own topic only.

@@ -16,6 +16,24 @@
   var wsUrl = (src ? base.replace(/^http/, 'ws') + '/ws/visitor' : ctx.ws_url || '') +
     '?site=' + encodeURIComponent(site);
 
+  // More languages (`translations`): the first of the visitor's languages the admin added, unless the
+  // main one comes first; `&lang=` on the script URL chooses instead.
+  (function chooseLanguage() {
+    var offered = cfg.translations || {}, labels = boot.languages || {};
+    var forced = src && src.searchParams.get('lang');
+    var wanted = forced ? [forced] : (win.navigator.languages || [win.navigator.language || '']);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || '').toLowerCase().split('-')[0];
+      if (code === cfg.language) return;
+      if (offered[code] && labels[code]) {
+        Object.keys(offered[code]).forEach(function (k) { cfg[k] = offered[code][k]; });
+        cfg.language = code;
+        t = labels[code];
+        return;
+      }
+    }
+  })();
+
   // localStorage may be missing or throw (private modes, sandboxed frames): the widget then forgets on reload.
   var prefix = 'natter:' + site + ':';
   function load(key, fallback) {
@@ -348,12 +366,14 @@
       if (li) { li.dataset.status = 'failed'; li.appendChild(h('span', { class: 'meta', text: t.failed })); }
       dropFromOutbox(e.client_id);
     },
+    // An admin stored a new configuration: this copy gives way to the newly rendered one.
+    widget_config: function (f) { replaceWith(f.version); },
     pong: function () {}
   };
 
   // ---- co-browsing: the consent question lives here; the recorder script is fetched only once the
   // visitor agreed, so pages without a session never load it ----
-  var cob = { session: null, ctl: null, prompt: null };
+  var cob = { session: null, ctl: null, prompt: null, replaceWith: null };
   function cobrowseClosePrompt() {
     if (cob.prompt && cob.prompt.parentNode) cob.prompt.parentNode.removeChild(cob.prompt);
     cob.prompt = null;
@@ -385,7 +405,7 @@
       cob.ctl = win.NatterCobrowse.start({ sessionId: f.session_id, send: send, allowControl: !!f.allow_control,
         texts: { active: 'An agent sees this page', grant: 'Let the agent control', revoke: 'Take back control',
           end: 'End' },
-        onStop: function () { cob.ctl = null; cob.session = null; } });
+        onStop: function () { cob.ctl = null; cob.session = null; afterCobrowse(); } });
     }
     if (win.NatterCobrowse) { go(); return; }
     var tag = doc.createElement('script');
@@ -393,6 +413,12 @@
     tag.async = true;
     tag.onload = go;
     (doc.head || doc.body).appendChild(tag);
+  }
+  // A new configuration that arrived during a session is applied once it is over.
+  function afterCobrowse() {
+    var version = cob.replaceWith;
+    cob.replaceWith = null;
+    if (version !== null && !cob.session) replaceWith(version);
   }
   function cobrowseFrame(f) {
     if (f.type === 'cobrowse_request') { cobrowseAsk(f); return; }
@@ -403,6 +429,7 @@
       cob.ctl = null;
       cob.session = null;
       if (ctl) ctl.handle({ type: 'cobrowse_ended' });
+      afterCobrowse();
       return;
     }
     if (cob.ctl) cob.ctl.handle(f);
@@ -598,10 +625,49 @@
     }
   });
 
+  // ---- a new configuration: load the newly rendered widget.js and hand over to it ----
+  // The conversation, the unsent queue and the open state live in localStorage, so the new copy picks
+  // them up as after a page load; what the visitor was typing is handed over the same way. This copy
+  // stays on screen until the new one ran, and comes back if it cannot be loaded.
+  function replaceWith(version) {
+    if (!src || s.stopped) return; // an inlined copy cannot fetch itself again
+    if (cob.session) { cob.replaceWith = version; return; }
+    var api = win.Natter, hadFocus = root.activeElement === input;
+    s.stopped = true;
+    clearTimeout(s.retry);
+    clearInterval(s.pinger);
+    typingStopped();
+    save('draft', { text: input.value, focus: hadFocus });
+    var ws = s.ws;
+    s.ws = null;
+    s.ready = false;
+    if (ws) ws.close();
+    delete win.Natter;
+    var next = new URL(src.href);
+    next.searchParams.set('v', String(version));
+    var tag = doc.createElement('script');
+    tag.src = next.href;
+    tag.async = true;
+    tag.onload = function () { host.remove(); tag.remove(); };
+    tag.onerror = function () {
+      tag.remove();
+      save('draft', null);
+      win.Natter = api;
+      s.stopped = false;
+      reconnectNow();
+    };
+    (doc.head || doc.body).appendChild(tag);
+  }
+
   function mount() {
     doc.body.appendChild(host);
     pendingBubbles();
-    if (load('open', false)) open(true);
+    var draft = load('draft', null);
+    if (draft) {
+      save('draft', null);
+      input.value = String(draft.text || '');
+    }
+    if (load('open', false)) open(!(draft && draft.focus));
     connect();
   }
   if (doc.body) mount(); else doc.addEventListener('DOMContentLoaded', mount);

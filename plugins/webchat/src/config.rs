@@ -3,12 +3,14 @@
 //! The schema and the checks read the same constants, and a test compares the two, so an admin is never
 //! told one thing by the schema and another by a 422.
 
+use std::collections::BTreeMap;
+
 use natter_sdk::FieldError;
 use natter_sdk::config::{Fields, hex_color, text};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::i18n::{self, LANGUAGES};
+use crate::i18n::{self, LANGUAGES, Texts};
 
 pub const DEFAULT_COLOR: &str = "#2563eb";
 pub const DEFAULT_LANGUAGE: &str = "en";
@@ -21,6 +23,47 @@ const PLACEHOLDER_MAX: usize = 80;
 const OFFLINE_TEXT_MAX: usize = 500;
 const LABEL_MAX: usize = 80;
 const SENT_TEXT_MAX: usize = 300;
+
+/// Every configurable text with its limits (name, min, max, line breaks allowed), as `Config::parse`
+/// checks the main ones: the per-language `translations` are checked against this table.
+const TEXT_FIELDS: &[(&str, usize, usize, bool)] = &[
+    ("title", 1, TITLE_MAX, false),
+    ("greeting", 0, GREETING_MAX, true),
+    ("placeholder", 1, PLACEHOLDER_MAX, false),
+    ("offline_text", 0, OFFLINE_TEXT_MAX, true),
+    ("offline_name_label", 1, LABEL_MAX, false),
+    ("offline_email_label", 1, LABEL_MAX, false),
+    ("offline_message_label", 1, LABEL_MAX, false),
+    ("offline_send_label", 1, LABEL_MAX, false),
+    ("offline_sent_text", 1, SENT_TEXT_MAX, true),
+    ("transcript_label", 1, LABEL_MAX, false),
+    ("transcript_email_label", 1, LABEL_MAX, false),
+    ("transcript_send_label", 1, LABEL_MAX, false),
+    ("transcript_sent_text", 1, SENT_TEXT_MAX, true),
+    ("transcript_invalid_text", 1, SENT_TEXT_MAX, true),
+    ("transcript_limited_text", 1, SENT_TEXT_MAX, true),
+];
+
+/// The default of one text in one language's [`Texts`].
+fn default_text(texts: &Texts, name: &str) -> &'static str {
+    match name {
+        "title" => texts.title,
+        "greeting" => texts.greeting,
+        "placeholder" => texts.placeholder,
+        "offline_text" => texts.offline_text,
+        "offline_name_label" => texts.offline_name_label,
+        "offline_email_label" => texts.offline_email_label,
+        "offline_message_label" => texts.offline_message_label,
+        "offline_send_label" => texts.offline_send_label,
+        "offline_sent_text" => texts.offline_sent_text,
+        "transcript_label" => texts.transcript_label,
+        "transcript_email_label" => texts.transcript_email_label,
+        "transcript_send_label" => texts.transcript_send_label,
+        "transcript_sent_text" => texts.transcript_sent_text,
+        "transcript_invalid_text" => texts.transcript_invalid_text,
+        _ => texts.transcript_limited_text,
+    }
+}
 
 /// A configuration that passed validation, every field filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,13 +93,20 @@ pub struct Config {
     pub position: String,
     pub launcher: String,
     pub language: String,
+    /// More languages: every text of each (the admin's, else that language's default), shown to
+    /// visitors whose browser prefers it.
+    pub translations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Config {
     /// Reads an admin's document; absent texts take the defaults of the configured language.
     pub fn parse(json: &str) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::parse(json)?;
+        // `translations` is an object of objects, which the SDK's field reader does not take: it is read
+        // here, and the rest of the document goes to the reader.
+        let (json, translations) = take_translations(json);
+        let mut fields = Fields::parse(&json)?;
         let language = fields.one_of("language", DEFAULT_LANGUAGE, LANGUAGES);
+        let translations = read_translations(translations, &language, &mut fields);
         let (texts, _) = i18n::strings(&language);
         let config = Self {
             color: fields.string("color", DEFAULT_COLOR, hex_color),
@@ -126,9 +176,112 @@ impl Config {
             position: fields.one_of("position", POSITIONS[0], POSITIONS),
             launcher: fields.one_of("launcher", LAUNCHERS[0], LAUNCHERS),
             language,
+            translations,
         };
         fields.finish().map(|()| config)
     }
+}
+
+/// Splits `translations` off a document; anything that is not a JSON object goes on unchanged, for the
+/// field reader to refuse.
+fn take_translations(json: &str) -> (String, Option<Value>) {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(mut map)) => {
+            let translations = map.remove("translations");
+            (Value::Object(map).to_string(), translations)
+        }
+        _ => (json.to_owned(), None),
+    }
+}
+
+/// Reads `translations`: `{ "de": { "greeting": "…" } }`, languages of [`LANGUAGES`] other than the main
+/// one, texts of [`TEXT_FIELDS`] with their limits; each bad one is reported at its path
+/// (`translations.de.greeting`). Texts left out take that language's defaults.
+fn read_translations(
+    value: Option<Value>,
+    main: &str,
+    fields: &mut Fields,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let languages = match value {
+        None | Some(Value::Null) => return out,
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            fields.error(
+                "translations",
+                "must be an object of languages, e.g. {\"de\": {\"greeting\": \"Hallo!\"}}",
+            );
+            return out;
+        }
+    };
+    for (language, texts) in languages {
+        let path = format!("translations.{language}");
+        if !LANGUAGES.contains(&language.as_str()) {
+            fields.error(
+                &path,
+                format!(
+                    "is not a language the widget has; it has {}",
+                    LANGUAGES.join(", ")
+                ),
+            );
+            continue;
+        }
+        if language == main {
+            fields.error(
+                &path,
+                "is the main language: its texts are the fields outside translations",
+            );
+            continue;
+        }
+        let Value::Object(texts) = texts else {
+            fields.error(
+                &path,
+                "must be an object of texts, e.g. {\"greeting\": \"Hallo!\"}",
+            );
+            continue;
+        };
+        out.insert(
+            language.clone(),
+            read_texts(&language, &texts, &path, fields),
+        );
+    }
+    out
+}
+
+/// One language's texts: the admin's where given and valid, that language's defaults otherwise.
+fn read_texts(
+    language: &str,
+    given: &Map<String, Value>,
+    path: &str,
+    fields: &mut Fields,
+) -> BTreeMap<String, String> {
+    let (defaults, _) = i18n::strings(language);
+    for name in given.keys() {
+        if !TEXT_FIELDS.iter().any(|(known, ..)| known == name) {
+            fields.error(&format!("{path}.{name}"), "is not a text of the widget");
+        }
+    }
+    TEXT_FIELDS
+        .iter()
+        .map(|&(name, min, max, multiline)| {
+            let default = default_text(&defaults, name);
+            let value = match given.get(name) {
+                None | Some(Value::Null) => default.to_owned(),
+                Some(Value::String(value)) => match text(value, min, max, multiline) {
+                    Ok(()) => value.clone(),
+                    Err(message) => {
+                        fields.error(&format!("{path}.{name}"), message);
+                        default.to_owned()
+                    }
+                },
+                Some(_) => {
+                    fields.error(&format!("{path}.{name}"), "must be a string");
+                    default.to_owned()
+                }
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
 }
 
 /// The JSON Schema (draft 2020-12) of the configuration. Text defaults are the English ones.
@@ -193,16 +346,55 @@ pub fn schema() -> Value {
                 "description": "Language of the widget's labels, and of the texts left out.",
                 "enum": LANGUAGES,
                 "default": DEFAULT_LANGUAGE
-            }
+            },
+            "translations": translations_schema()
         }
     })
+}
+
+/// `translations`: more languages, each an object of texts without defaults of their own (left out, a text
+/// is that language's default).
+fn translations_schema() -> Value {
+    let properties: Map<String, Value> = TEXT_FIELDS
+        .iter()
+        .map(|&(name, min, max, _)| {
+            let main = &schema_text_description(name);
+            (name.to_owned(), json!({ "type": "string", "description": main, "minLength": min, "maxLength": max }))
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "title": "Languages",
+        "description": "More languages: visitors whose browser prefers one of them get its texts and labels (the script URL's &lang= can choose one too). A text left out is the widget's own in that language.",
+        "propertyNames": { "enum": LANGUAGES },
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": properties
+        },
+        "default": {}
+    })
+}
+
+/// A text's description in the per-language objects: the main field's, which says what it is.
+fn schema_text_description(name: &str) -> String {
+    match name {
+        "title" => "Window title; also the tab launcher's label.",
+        "greeting" => "First message shown in the window.",
+        "placeholder" => "Hint in the empty message field.",
+        "offline_text" => "Shown when no agent is available.",
+        "offline_sent_text" => "Offline form: shown once the message was sent.",
+        "transcript_sent_text" => "Transcript: shown once it is on its way.",
+        _ => "",
+    }
+    .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::config::{Config, DEFAULT_COLOR, schema};
+    use crate::config::{Config, DEFAULT_COLOR, TEXT_FIELDS, schema};
 
     fn fields_of(errors: &[natter_sdk::FieldError]) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
@@ -274,6 +466,56 @@ mod tests {
             fields_of(&Config::parse("{\"color\":").expect_err("broken")),
             [""]
         );
+    }
+
+    #[test]
+    fn translations_fill_each_language_and_name_bad_texts_by_path() {
+        let config =
+            Config::parse(r#"{"translations":{"de":{"greeting":"Servus!"}}}"#).expect("valid");
+        let de = &config.translations["de"];
+        assert_eq!(de["greeting"], "Servus!");
+        assert_eq!(
+            de["placeholder"], "Nachricht schreiben…",
+            "left out: the German default"
+        );
+        assert_eq!(de.len(), TEXT_FIELDS.len());
+
+        let bad = json!({
+            "translations": {
+                "de": { "placeholder": "", "font": "x" },
+                "en": { "greeting": "Hi" },
+                "xx": {},
+                "fr": "Bonjour"
+            }
+        });
+        let errors = Config::parse(&bad.to_string()).expect_err("bad");
+        assert_eq!(
+            fields_of(&errors),
+            [
+                "translations.de.font",
+                "translations.de.placeholder",
+                "translations.en",
+                "translations.fr",
+                "translations.xx"
+            ]
+        );
+        assert_eq!(
+            fields_of(&Config::parse(r#"{"translations":[]}"#).expect_err("list")),
+            ["translations"]
+        );
+    }
+
+    #[test]
+    fn the_translation_limits_are_the_main_texts_limits() {
+        let schema = schema();
+        for &(name, min, max, _) in TEXT_FIELDS {
+            let main = &schema["properties"][name];
+            assert_eq!(main["minLength"], min, "{name}");
+            assert_eq!(main["maxLength"], max, "{name}");
+            let per_language =
+                &schema["properties"]["translations"]["additionalProperties"]["properties"][name];
+            assert_eq!(per_language["maxLength"], max, "{name}");
+        }
     }
 
     #[test]

@@ -17,10 +17,21 @@ const PLACEHOLDER: &str = "__NATTER_BOOT__";
 
 pub fn render(config: &Config, ctx: &RenderContext) -> Result<Rendered, String> {
     let (_, ui) = i18n::strings(&config.language);
+    // The labels of every further language, for visitors whose browser prefers one of them.
+    let languages: serde_json::Map<String, serde_json::Value> = config
+        .translations
+        .keys()
+        .map(|language| {
+            let (_, labels) = i18n::strings(language);
+            serde_json::to_value(labels).map(|labels| (language.clone(), labels))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     let boot = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "config": serde_json::to_value(config).map_err(|e| e.to_string())?,
         "i18n": serde_json::to_value(ui).map_err(|e| e.to_string())?,
+        "languages": languages,
         "on_color": on_color(&config.color),
         "ctx": { "site_key": ctx.site_key, "base_url": ctx.base_url, "ws_url": ctx.ws_url },
         "css": STYLE,
@@ -103,6 +114,15 @@ mod tests {
         ] {
             assert!(script.contains(expected), "{expected}");
         }
+    }
+
+    #[test]
+    fn carries_the_labels_of_each_further_language() {
+        let config =
+            Config::parse(r#"{"translations":{"de":{"greeting":"Servus!"}}}"#).expect("valid");
+        let script = render(&config, &ctx()).expect("renders").script;
+        assert!(script.contains(r#""greeting":"Servus!""#));
+        assert!(script.contains(r#""languages":{"de":{"#));
     }
 
     #[test]
