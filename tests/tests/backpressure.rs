@@ -2,6 +2,8 @@
 //! nothing it was acknowledged for; a client that stops reading is closed with the documented code
 //! and resumes from its last `seq` without a gap.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 

@@ -130,6 +130,8 @@ async fn run(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
     use chrono::Utc;
 
     use crate::domain::ids::VisitorId;
