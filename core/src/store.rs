@@ -11,6 +11,7 @@ mod convert;
 mod customers;
 mod deliveries;
 pub mod entities;
+mod group_commit;
 mod leases;
 mod links;
 mod logins;
@@ -77,6 +78,8 @@ pub struct Store {
     mail_signal: Arc<Notify>,
     /// Signalled after a commit that wrote events, so integration plugins get them at once.
     plugin_events: Arc<Notify>,
+    /// Message appends, committed in batches by one writer task.
+    group: Arc<group_commit::GroupCommit>,
 }
 
 /// A write transaction holding the write lock until it commits or is dropped.
@@ -112,6 +115,7 @@ impl Store {
             mail_planner: Arc::new(std::sync::OnceLock::new()),
             mail_signal: Arc::new(Notify::new()),
             plugin_events: Arc::new(Notify::new()),
+            group: Arc::default(),
         })
     }
 

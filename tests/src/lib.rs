@@ -461,6 +461,28 @@ impl Ws {
         Ok(Self { stream })
     }
 
+    /// Connects over a socket whose receive buffer is `bytes` (the kernel may round it up): a client
+    /// that stops reading fills it, and then the server's buffers, quickly.
+    pub async fn connect_with_receive_buffer(url: &str, bytes: u32) -> Result<Self> {
+        let request = url.into_client_request()?;
+        let host = request.uri().host().context("url has a host")?.to_string();
+        let port = request.uri().port_u16().context("url has a port")?;
+        let address = tokio::net::lookup_host((host.as_str(), port))
+            .await?
+            .next()
+            .context("url resolves")?;
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_recv_buffer_size(bytes)?;
+        let tcp = socket.connect(address).await?;
+        let (stream, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await?;
+        Ok(Self { stream })
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.stream
             .send(WsMessage::Text(frame.to_string().into()))
@@ -501,6 +523,28 @@ impl Ws {
                 Ok(WsMessage::Close(frame)) => return frame.map(|f| f.code.into()),
                 Err(_) => return None,
                 Ok(_) => {}
+            }
+        }
+    }
+
+    /// Every JSON frame up to the close frame, and the close frame's code and reason (`None` if the
+    /// connection ended without one).
+    pub async fn until_close(&mut self) -> (Vec<Value>, Option<(u16, String)>) {
+        let mut frames = Vec::new();
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("close within the wait");
+            match message {
+                Some(Ok(WsMessage::Text(text))) => {
+                    frames.push(serde_json::from_str(text.as_str()).unwrap());
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    return (frames, close);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return (frames, None),
             }
         }
     }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
 };
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
@@ -112,6 +112,7 @@ impl Store {
     }
 
     /// Stores a visitor's message in their open conversation, opening one (and a customer) if needed.
+    /// Committed with the other messages queued at the same time ([`Store::batched`]).
     pub async fn append_visitor_message(
         &self,
         site_id: SiteId,
@@ -119,17 +120,39 @@ impl Store {
         new: NewMessage,
         now: DateTime<Utc>,
     ) -> StoreResult<AppendOutcome> {
-        let w = self.write().await?;
-        if let Some(client_id) = &new.client_id
-            && let Some(earlier) =
-                visitor_message_by_client_id(&w.tx, visitor_id, client_id).await?
-        {
-            return duplicate(&w.tx, earlier).await;
+        let store = self.clone();
+        let outcome = self
+            .batched(move |tx| {
+                Box::pin(async move {
+                    store
+                        .write_visitor_message(tx, site_id, visitor_id, new, now)
+                        .await
+                })
+            })
+            .await?;
+        if !outcome.duplicate {
+            self.events_committed();
         }
-        let (conversation_id, opened) = match open_of_visitor(&w.tx, visitor_id).await? {
+        Ok(outcome)
+    }
+
+    async fn write_visitor_message(
+        &self,
+        tx: &DatabaseTransaction,
+        site_id: SiteId,
+        visitor_id: VisitorId,
+        new: NewMessage,
+        now: DateTime<Utc>,
+    ) -> StoreResult<AppendOutcome> {
+        if let Some(client_id) = &new.client_id
+            && let Some(earlier) = visitor_message_by_client_id(tx, visitor_id, client_id).await?
+        {
+            return duplicate(tx, earlier).await;
+        }
+        let (conversation_id, opened) = match open_of_visitor(tx, visitor_id).await? {
             Some(open) => (ConversationId(open.id), false),
             None => {
-                let customer_id = customer_for_visitor(&w.tx, visitor_id, now).await?;
+                let customer_id = customer_for_visitor(tx, visitor_id, now).await?;
                 let id = ConversationId::new();
                 conversation::ActiveModel {
                     id: Set(id.0),
@@ -139,30 +162,28 @@ impl Store {
                     status: Set(ConversationStatus::Open.as_str().into()),
                     assignee_id: Set(None),
                     last_seq: Set(0),
-                    change_seq: Set(next_change(&w.tx).await?),
+                    change_seq: Set(next_change(tx).await?),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }
-                .insert(&w.tx)
+                .insert(tx)
                 .await?;
                 (id, true)
             }
         };
-        let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        let (message, conversation) = insert_message(tx, conversation_id, new, now).await?;
         if opened {
             let started = DomainEvent::ConversationStarted {
                 conversation: conversation.clone(),
                 message: message.clone(),
             };
-            self.append_event(&w.tx, &started, now).await?;
+            self.append_event(tx, &started, now).await?;
         }
         let created = DomainEvent::MessageCreated {
             conversation: conversation.clone(),
             message: message.clone(),
         };
-        self.append_event(&w.tx, &created, now).await?;
-        w.commit().await?;
-        self.events_committed();
+        self.append_event(tx, &created, now).await?;
         Ok(AppendOutcome {
             message,
             conversation,
@@ -173,7 +194,8 @@ impl Store {
     }
 
     /// Stores a message in an existing open conversation (an agent's reply, a system note).
-    /// `None` if there is no such conversation.
+    /// `None` if there is no such conversation. Committed with the other messages queued at the
+    /// same time ([`Store::batched`]).
     ///
     /// With `answering`, the agent who wrote it takes the conversation if nobody has it: answering
     /// from the queue assigns it (`conversation.assigned`, then `message.created`, in this
@@ -185,9 +207,32 @@ impl Store {
         answering: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AppendOutcome>> {
-        let w = self.write().await?;
+        let store = self.clone();
+        let outcome = self
+            .batched(move |tx| {
+                Box::pin(async move {
+                    store
+                        .write_message(tx, conversation_id, new, answering, now)
+                        .await
+                })
+            })
+            .await?;
+        if outcome.as_ref().is_some_and(|o| !o.duplicate) {
+            self.events_committed();
+        }
+        Ok(outcome)
+    }
+
+    async fn write_message(
+        &self,
+        tx: &DatabaseTransaction,
+        conversation_id: ConversationId,
+        new: NewMessage,
+        answering: Option<AgentId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<AppendOutcome>> {
         let Some(current) = conversation::Entity::find_by_id(conversation_id.0)
-            .one(&w.tx)
+            .one(tx)
             .await?
         else {
             return Ok(None);
@@ -196,26 +241,24 @@ impl Store {
             && let Some(earlier) = message::Entity::find()
                 .filter(message::Column::ConversationId.eq(conversation_id.0))
                 .filter(message::Column::ClientId.eq(client_id.as_str()))
-                .one(&w.tx)
+                .one(tx)
                 .await?
         {
-            return duplicate(&w.tx, earlier).await.map(Some);
+            return duplicate(tx, earlier).await.map(Some);
         }
         if current.status != ConversationStatus::Open.as_str() {
             return Err(StoreError::Closed);
         }
         let assigned = match answering {
-            Some(agent) => claim(&w.tx, conversation_id, agent, now).await?.is_some(),
+            Some(agent) => claim(tx, conversation_id, agent, now).await?.is_some(),
             None => false,
         };
-        let (message, conversation) = insert_message(&w.tx, conversation_id, new, now).await?;
+        let (message, conversation) = insert_message(tx, conversation_id, new, now).await?;
         let created = DomainEvent::MessageCreated {
             conversation: conversation.clone(),
             message: message.clone(),
         };
-        self.append_event(&w.tx, &created, now).await?;
-        w.commit().await?;
-        self.events_committed();
+        self.append_event(tx, &created, now).await?;
         Ok(Some(AppendOutcome {
             message,
             conversation,

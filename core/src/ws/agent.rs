@@ -20,7 +20,7 @@ use crate::http::error::ApiError;
 use crate::http::session::session_cookie;
 use crate::wire::{AgentDto, ConversationDto};
 use crate::ws::connection::{
-    Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
+    Connection, Delivery, Incoming, Live, RateLimit, domain_error_frame, message_frame,
 };
 use crate::ws::protocol::{AgentFrame, PROTOCOL_VERSION, ResumeEntry, ServerFrame};
 
@@ -66,6 +66,7 @@ async fn run(state: AppState, agent: Agent, socket: WebSocket) {
             return;
         }
     };
+    conn.set_peer(format!("agent {}", agent.id));
     let mut events = state.chat.bus().subscribe(Topic::Agents);
     let agent_id = agent.id;
     if let Err(e) = state.chat.agent_connected(agent_id).await {
@@ -111,6 +112,7 @@ async fn run(state: AppState, agent: Agent, socket: WebSocket) {
     if let Err(e) = session.state.chat.agent_disconnected(agent_id).await {
         tracing::warn!(agent = %agent_id, error = %e, "could not record agent going offline");
     }
+    conn.finish().await;
 }
 
 impl AgentSession {
@@ -161,7 +163,7 @@ impl AgentSession {
         match self.delivery.backlog(&chat, id, after_seq).await {
             Ok(messages) => {
                 for message in &messages {
-                    if !conn.send(&message_frame(message)).await {
+                    if !conn.send_paced(&message_frame(message)).await {
                         return false;
                     }
                 }
@@ -306,8 +308,10 @@ impl AgentSession {
         conn: &mut Connection,
         event: Result<SharedEvent, RecvError>,
     ) -> bool {
-        let Some(event) = conn.live(event).await else {
-            return false;
+        let event = match Live::from_bus(event) {
+            Live::Event(event) => event,
+            Live::Missed => return self.resync(conn).await,
+            Live::Ended => return false,
         };
         if let RealtimeEvent::Resync = &*event {
             return self.resync(conn).await;
@@ -315,7 +319,7 @@ impl AgentSession {
         if let RealtimeEvent::Message(message) = &*event {
             let chat = self.state.chat.clone();
             for message in self.delivery.live(&chat, message).await {
-                if !conn.send(&message_frame(&message)).await {
+                if !conn.send_paced(&message_frame(&message)).await {
                     return false;
                 }
             }
@@ -368,7 +372,7 @@ impl AgentSession {
             match self.delivery.fill(&chat, id).await {
                 Ok(missed) => {
                     for message in &missed {
-                        if !conn.send(&message_frame(message)).await {
+                        if !conn.send_paced(&message_frame(message)).await {
                             return false;
                         }
                     }

@@ -1,10 +1,14 @@
-//! What both gateways share: reading frames within limits, sending frames, exactly-once message
+//! What both gateways share: reading frames within limits, sending frames through a bounded
+//! queue (a client that stops reading is closed once the queue is full), exactly-once message
 //! delivery per connection, and a per-socket rate limit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
+use futures_util::{Sink, Stream};
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -16,14 +20,41 @@ use crate::domain::model::Message;
 use crate::wire::MessageDto;
 use crate::ws::protocol::{PROTOCOL_VERSION, ServerFrame};
 
-/// How many missed messages one resume or gap fill sends at most; a client further behind
-/// asks again with `sync`.
+/// How many missed messages one page of a resume or gap fill holds; a visitor's resume sends
+/// page after page, an agent further behind asks again with `sync`.
 pub const BACKLOG_LIMIT: u64 = 500;
+
+/// How many bytes of frames a connection holds for a client beyond what the network has taken.
+/// A client that lets more pile up is not reading: it is closed ([`SLOW_READER_CODE`]) and
+/// resumes from its last `seq` when it reconnects.
+pub const SEND_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// The close code for a client that stopped reading (1013, "try again later").
+pub const SLOW_READER_CODE: u16 = close_code::AGAIN;
+
+/// The close reason for a client that stopped reading; the widget shows it.
+pub const SLOW_READER_REASON: &str = "not reading fast enough; reconnect and resume";
+
+/// How long a backlog waits for a client to make room in its queue before it counts as not reading.
+pub const SLOW_READER_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a closing connection waits for the client to take its last frames and the close frame.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// The socket of one client.
 pub struct Connection {
     socket: WebSocket,
     max_frame_bytes: usize,
+    /// Who this is, for the log line when the connection is closed for not reading.
+    peer: String,
+    /// Frames the network has not taken yet, oldest first. Written whenever the connection is
+    /// sent to or waits for the client, so it only grows while the client does not read.
+    queue: VecDeque<WsMessage>,
+    queued_bytes: usize,
+    /// Frames were handed to the socket since its last flush.
+    unflushed: bool,
+    /// Writing failed or the connection was closed: nothing more is sent.
+    done: bool,
 }
 
 /// What reading from the socket gave.
@@ -36,12 +67,45 @@ pub enum Incoming<T> {
     Closed,
 }
 
+/// What a bus subscription gave.
+pub enum Live {
+    Event(SharedEvent),
+    /// The subscriber fell behind the bus and events were dropped: everything that matters is in
+    /// storage, so the session fills from there instead of closing.
+    Missed,
+    /// The bus is gone (shutting down).
+    Ended,
+}
+
+impl Live {
+    pub fn from_bus(event: Result<SharedEvent, RecvError>) -> Self {
+        match event {
+            Ok(event) => Self::Event(event),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "a socket fell behind the bus; filling from storage");
+                Self::Missed
+            }
+            Err(RecvError::Closed) => Self::Ended,
+        }
+    }
+}
+
 impl Connection {
     pub fn new(socket: WebSocket, max_frame_bytes: usize) -> Self {
         Self {
             socket,
             max_frame_bytes,
+            peer: String::new(),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            unflushed: false,
+            done: false,
         }
+    }
+
+    /// Names the client in log lines (e.g. `visitor 5f0c…`), once it said who it is.
+    pub fn set_peer(&mut self, peer: String) {
+        self.peer = peer;
     }
 
     /// Changes the largest frame accepted from now on (a visitor socket in a co-browse session takes
@@ -50,8 +114,18 @@ impl Connection {
         self.max_frame_bytes = max;
     }
 
+    /// The next frame from the client. Queued frames are written meanwhile, so this future is what
+    /// moves them out; it is cancel safe (nothing is lost when another event wins a `select!`).
     pub async fn recv<T: DeserializeOwned>(&mut self) -> Incoming<T> {
-        let Some(Ok(message)) = self.socket.recv().await else {
+        let next = std::future::poll_fn(|cx| {
+            if !self.done && self.poll_drain(cx) == Poll::Ready(Err(())) {
+                // A write failed: the read below reports the end.
+                self.done = true;
+            }
+            Pin::new(&mut self.socket).poll_next(cx)
+        })
+        .await;
+        let Some(Ok(message)) = next else {
             return Incoming::Closed;
         };
         let text = match message {
@@ -70,12 +144,101 @@ impl Connection {
         }
     }
 
-    /// Sends a frame. `false` when the client is gone.
+    /// Sends a frame: writes what the network takes now and queues the rest. `false` when the
+    /// client is gone, or is not reading and was closed for it.
     pub async fn send(&mut self, frame: &ServerFrame) -> bool {
+        if self.done {
+            return false;
+        }
         let Ok(text) = serde_json::to_string(frame) else {
             return false;
         };
-        self.socket.send(WsMessage::Text(text.into())).await.is_ok()
+        self.queued_bytes += text.len();
+        self.queue.push_back(WsMessage::Text(text.into()));
+        let written = std::future::poll_fn(|cx| Poll::Ready(self.poll_drain(cx))).await;
+        if let Poll::Ready(Err(())) = written {
+            self.done = true;
+            return false;
+        }
+        if self.queued_bytes > SEND_QUEUE_BYTES {
+            self.refuse_slow_reader();
+            return false;
+        }
+        true
+    }
+
+    /// Sends one frame of a backlog (a resume, a gap fill, a `sync`): first waits while more than
+    /// half of [`SEND_QUEUE_BYTES`] is queued, so a long backlog goes out as fast as the client
+    /// takes it. A client that takes nothing for [`SLOW_READER_WAIT`] meanwhile is closed as
+    /// not reading.
+    pub async fn send_paced(&mut self, frame: &ServerFrame) -> bool {
+        if !self.done && self.queued_bytes > SEND_QUEUE_BYTES / 2 {
+            let room = std::future::poll_fn(|cx| match self.poll_drain(cx) {
+                Poll::Pending if self.queued_bytes > SEND_QUEUE_BYTES / 2 => Poll::Pending,
+                Poll::Pending => Poll::Ready(Ok(())),
+                Poll::Ready(result) => Poll::Ready(result),
+            });
+            match tokio::time::timeout(SLOW_READER_WAIT, room).await {
+                Ok(Ok(())) => {}
+                Ok(Err(())) => {
+                    self.done = true;
+                    return false;
+                }
+                Err(_) => {
+                    self.refuse_slow_reader();
+                    return false;
+                }
+            }
+        }
+        self.send(frame).await
+    }
+
+    /// Gives up on a client that does not read: logs it, drops what is queued (stored messages
+    /// or state the client gets again when it reconnects) and queues the close frame, which
+    /// goes out in `finish` once the session has let go of the visitor or agent.
+    fn refuse_slow_reader(&mut self) {
+        tracing::warn!(
+            peer = %self.peer,
+            queued_bytes = self.queued_bytes,
+            queued_frames = self.queue.len(),
+            limit_bytes = SEND_QUEUE_BYTES,
+            "client is not reading its socket; closing it (it resumes from its last seq)"
+        );
+        self.queue.clear();
+        self.queued_bytes = 0;
+        self.start_close(SLOW_READER_CODE, SLOW_READER_REASON);
+    }
+
+    /// Writes queued frames as far as the socket takes them, then flushes. `Ready(Ok)` when all
+    /// is written, `Pending` while the network is full, `Ready(Err)` when writing failed.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        loop {
+            if !self.queue.is_empty() {
+                match Pin::new(&mut self.socket).poll_ready(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
+                    Poll::Ready(Ok(())) => {}
+                }
+                let Some(message) = self.queue.pop_front() else {
+                    continue;
+                };
+                if let WsMessage::Text(text) = &message {
+                    self.queued_bytes = self.queued_bytes.saturating_sub(text.len());
+                }
+                if Pin::new(&mut self.socket).start_send(message).is_err() {
+                    return Poll::Ready(Err(()));
+                }
+                self.unflushed = true;
+            } else if self.unflushed {
+                match Pin::new(&mut self.socket).poll_flush(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(_)) => return Poll::Ready(Err(())),
+                    Poll::Ready(Ok(())) => self.unflushed = false,
+                }
+            } else {
+                return Poll::Ready(Ok(()));
+            }
+        }
     }
 
     /// Answers a `hello` of another protocol version, naming both versions, and closes.
@@ -98,26 +261,34 @@ impl Connection {
         self.close(close_code::POLICY, "hello expected").await;
     }
 
-    /// A live event from the bus, or `None` when the connection must end: a subscriber that fell
-    /// behind is closed (1013), and the client resumes by `seq` from storage.
-    pub async fn live(&mut self, event: Result<SharedEvent, RecvError>) -> Option<SharedEvent> {
-        match event {
-            Ok(event) => Some(event),
-            Err(RecvError::Lagged(_)) => {
-                self.close(close_code::AGAIN, "fell behind; reconnect and resume")
-                    .await;
-                None
-            }
-            Err(RecvError::Closed) => None,
-        }
+    /// Sends what is queued and a close frame, waiting at most [`CLOSE_WAIT`] for the client to
+    /// take them. Nothing is sent after it.
+    pub async fn close(&mut self, code: u16, reason: &'static str) {
+        self.start_close(code, reason);
+        self.finish().await;
     }
 
-    pub async fn close(&mut self, code: u16, reason: &'static str) {
+    /// Queues a close frame; nothing is sent after it.
+    fn start_close(&mut self, code: u16, reason: &'static str) {
+        if self.done {
+            return;
+        }
+        self.done = true;
         let frame = CloseFrame {
             code,
             reason: reason.into(),
         };
-        let _ = self.socket.send(WsMessage::Close(Some(frame))).await;
+        self.queue.push_back(WsMessage::Close(Some(frame)));
+    }
+
+    /// Writes what is still queued (a close frame after a slow reader was refused), waiting at
+    /// most [`CLOSE_WAIT`]; the last thing a gateway does with its connection.
+    pub async fn finish(&mut self) {
+        if self.queue.is_empty() && !self.unflushed {
+            return;
+        }
+        let drained = std::future::poll_fn(|cx| self.poll_drain(cx));
+        let _ = tokio::time::timeout(CLOSE_WAIT, drained).await;
     }
 }
 

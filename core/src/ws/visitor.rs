@@ -26,7 +26,8 @@ use crate::domain::visibility::VisitorFacts;
 use crate::http::error::ApiError;
 use crate::wire::ConversationDto;
 use crate::ws::connection::{
-    Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
+    BACKLOG_LIMIT, Connection, Delivery, Incoming, Live, RateLimit, domain_error_frame,
+    message_frame,
 };
 use crate::ws::protocol::{PROTOCOL_VERSION, PresenceDto, ServerFrame, VisitorFrame};
 
@@ -127,6 +128,7 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         return;
     }
     let visitor = visitor_id.map_or_else(VisitorId::new, VisitorId);
+    conn.set_peer(format!("visitor {}", visitor.0));
     let arrived = match state.chat.visitor_arrived(&site, visitor).await {
         Ok(arrived) => arrived,
         Err(e) => {
@@ -202,6 +204,7 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         .disconnected(visitor, session.conversation.is_some());
     session.state.visibility.visitor_disconnected(visitor);
     session.state.cobrowse.visitor_left(visitor).await;
+    conn.finish().await;
 }
 
 /// What the visitor's rules know about them, from storage and their hello.
@@ -336,16 +339,24 @@ impl VisitorSession {
             return false;
         }
         if let Some(open) = &conversation {
-            let backlog = match self.delivery.backlog(chat, open.id, last_seq).await {
-                Ok(messages) => messages,
-                Err(e) => {
-                    conn.send(&domain_error_frame(e, None)).await;
-                    return false;
+            // Page after page until the visitor has everything: the widget has no `sync`.
+            let mut after = last_seq;
+            loop {
+                let page = match self.delivery.backlog(chat, open.id, after).await {
+                    Ok(messages) => messages,
+                    Err(e) => {
+                        conn.send(&domain_error_frame(e, None)).await;
+                        return false;
+                    }
+                };
+                for message in &page {
+                    if !conn.send_paced(&message_frame(message)).await {
+                        return false;
+                    }
                 }
-            };
-            for message in &backlog {
-                if !conn.send(&message_frame(message)).await {
-                    return false;
+                match page.last() {
+                    Some(last) if page.len() as u64 >= BACKLOG_LIMIT => after = last.seq,
+                    _ => break,
                 }
             }
         }
@@ -469,14 +480,16 @@ impl VisitorSession {
             .max(config.server.max_frame_bytes)
     }
 
-    /// Sends a live event to the visitor. A subscriber that lagged closes: the client resumes by seq.
+    /// Sends a live event to the visitor. A subscriber that fell behind the bus fills from storage.
     async fn forward(
         &mut self,
         conn: &mut Connection,
         event: Result<SharedEvent, RecvError>,
     ) -> bool {
-        let Some(event) = conn.live(event).await else {
-            return false;
+        let event = match Live::from_bus(event) {
+            Live::Event(event) => event,
+            Live::Missed => return self.resync(conn).await,
+            Live::Ended => return false,
         };
         match &*event {
             RealtimeEvent::Message(message) => {
@@ -485,7 +498,7 @@ impl VisitorSession {
                 }
                 let chat = self.state.chat.clone();
                 for message in self.delivery.live(&chat, message).await {
-                    if !conn.send(&message_frame(&message)).await {
+                    if !conn.send_paced(&message_frame(&message)).await {
                         return false;
                     }
                 }
@@ -564,7 +577,7 @@ impl VisitorSession {
             match self.delivery.fill(&chat, id).await {
                 Ok(missed) => {
                     for message in &missed {
-                        if !conn.send(&message_frame(message)).await {
+                        if !conn.send_paced(&message_frame(message)).await {
                             return false;
                         }
                     }

@@ -62,7 +62,9 @@
     // The server sends mail (`welcome.mail`): the offline form and transcripts work.
     mail: false,
     presence: { online: 0, available: 0 },
-    typingSentAt: 0, typingIdle: 0, peerTyping: 0, pinger: 0, lastFrameAt: 0
+    typingSentAt: 0, typingIdle: 0, peerTyping: 0, pinger: 0, lastFrameAt: 0,
+    // Why the server closed the socket (e.g. it fell behind), shown while reconnecting.
+    closeReason: '', resendLater: 0
   };
 
   // ---- DOM: every text goes in through textContent, never as markup ----
@@ -296,10 +298,11 @@
       s.lastFrameAt = Date.now();
       if (f && typeof f.type === 'string' && handlers[f.type]) handlers[f.type](f);
     };
-    ws.onclose = function () {
+    ws.onclose = function (e) {
       if (s.ws !== ws) return;
       s.ws = null;
       s.ready = false;
+      s.closeReason = (e && e.reason) || '';
       clearInterval(s.pinger);
       showPeerTyping(false);
       renderStatus();
@@ -328,6 +331,7 @@
     welcome: function (w) {
       s.ready = s.welcomed = true;
       s.attempt = 0;
+      s.closeReason = '';
       if (w.visitor_id) { s.visitorId = w.visitor_id; save('visitor', w.visitor_id); }
       if (w.conversation && w.conversation.status === 'open') track(w.conversation.id);
       if (w.presence) s.presence = w.presence;
@@ -362,6 +366,11 @@
     error: function (e) {
       if (e.code === 'unsupported_version') { s.stopped = true; renderStatus(); return; }
       if (!e.client_id) return;
+      // Refused for now, not for good: it stays queued and goes again (same client_id) a bit later.
+      if (e.code === 'rate_limited') {
+        if (!s.resendLater) s.resendLater = setTimeout(function () { s.resendLater = 0; flush(); }, 20000);
+        return;
+      }
       var li = find(null, e.client_id);
       if (li) { li.dataset.status = 'failed'; li.appendChild(h('span', { class: 'meta', text: t.failed })); }
       dropFromOutbox(e.client_id);
@@ -446,7 +455,7 @@
   function renderStatus() {
     var message = '', formShown = !!offline && offline.shown();
     if (s.stopped) message = t.unavailable;
-    else if (s.welcomed && !s.ready) message = t.reconnecting;
+    else if (s.welcomed && !s.ready) message = t.reconnecting + (s.closeReason ? ' (' + s.closeReason + ')' : '');
     else if (s.ready && nobodyToChat()) message = formShown ? cfg.offline_text : t.answer_later;
     status.textContent = message;
     status.hidden = !message;
