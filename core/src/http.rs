@@ -18,6 +18,7 @@ pub mod rules;
 pub mod session;
 pub mod sign_in;
 pub mod sites;
+pub mod stats;
 pub mod tokens;
 pub mod visibility;
 pub mod webhooks;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/deliveries", get(mail::deliveries))
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/conversations/{id}/transcript", post(mail::transcript))
+        .route("/stats", get(stats::get))
         .route("/openapi.json", get(openapi::document))
         // A plugin route more specific than a built-in template takes its path (`/agents/sync`).
         .route_layer(axum::middleware::from_fn_with_state(

@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi};
 use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
-    agents, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks, widget,
+    agents, conversations, error, mail, plugins, rules, sites, stats, tokens, visibility, webhooks,
+    widget,
 };
 use crate::wire;
 
@@ -37,6 +38,7 @@ use crate::wire;
         mail::deliveries, mail::attempts, mail::transcript, mail::offline_message,
         mail::visitor_transcript,
         cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
+        stats::get,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, wire::AuthorDto)),
     modifiers(&BearerAuth, &ExtractorErrors),

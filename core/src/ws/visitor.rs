@@ -29,6 +29,7 @@ use crate::ws::connection::{
     Connection, Delivery, Incoming, RateLimit, domain_error_frame, message_frame,
 };
 use crate::ws::protocol::{PROTOCOL_VERSION, PresenceDto, ServerFrame, VisitorFrame};
+use crate::ws::transport;
 
 /// A client that does not say hello within this time is dropped.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,9 +67,7 @@ pub async fn upgrade(
     // A generous transport cap (a co-browse snapshot is the largest frame); the protocol's own limit is
     // checked per frame with a clean close.
     let max = (state.config.server.max_frame_bytes * 4).max(state.config.cobrowse.max_frame_bytes);
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
+    Ok(transport::lean(ws, max)
         .on_upgrade(move |socket| run(state, site, client, socket))
         .into_response())
 }
@@ -105,6 +104,7 @@ struct VisitorSession {
 }
 
 async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
+    let _open = state.sockets.visitor();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
         Ok(Incoming::Frame(VisitorFrame::Hello {
@@ -202,6 +202,12 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         .disconnected(visitor, session.conversation.is_some());
     session.state.visibility.visitor_disconnected(visitor);
     session.state.cobrowse.visitor_left(visitor).await;
+    drop(own);
+    session
+        .state
+        .chat
+        .bus()
+        .unsubscribed(Topic::Visitor(visitor));
 }
 
 /// What the visitor's rules know about them, from storage and their hello.
