@@ -74,6 +74,7 @@ async fn main() {
         builtins: BUILTINS.to_vec(),
         data: Arc::new(store.clone()),
         platform: None,
+        compile_cache: None,
     })
     .await
     .unwrap();

@@ -4,11 +4,11 @@
 //!
 //! Method: starts the server with the default configuration (a fresh SQLite file in a temporary folder,
 //! the built-in WebChat plugin, its default widget configuration) on a free port, then fetches
-//! `/widget.js?site=KEY` twice with a plain HTTP client: once asking for `Accept-Encoding: gzip` (what
-//! every browser sends) and once for the identity encoding. The sizes are the response bodies' bytes as
+//! `/widget.js?site=KEY` three times with a plain HTTP client: asking for `Accept-Encoding: br` (what
+//! browsers send over HTTPS, with gzip), for `gzip` alone, and for the identity encoding. The sizes are the response bodies' bytes as
 //! they crossed the socket (the client does not decompress), without headers. The widget is the only
 //! script a page loads until the visitor opens a chat, so the gzip figure is the page-weight cost of
-//! embedding Natter.
+//! embedding Natter (br where the page is served over HTTPS, gzip otherwise).
 #![allow(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
 use natter_core::config::Config;
@@ -74,8 +74,10 @@ async fn main() {
     };
     let (plain_encoding, plain) = fetch("identity").await;
     let (gzip_encoding, gzip) = fetch("gzip").await;
+    let (br_encoding, br) = fetch("gzip, deflate, br").await;
     assert_eq!(plain_encoding, "identity");
     assert_eq!(gzip_encoding, "gzip", "the server must compress widget.js");
+    assert_eq!(br_encoding, "br", "a browser that takes br gets br");
 
     println!("widget.js as served by the built-in WebChat plugin (default configuration)\n");
     println!("| encoding | bytes transferred | ÷ uncompressed |");
@@ -84,6 +86,9 @@ async fn main() {
     #[allow(clippy::cast_precision_loss, reason = "sizes are far below 2^52")]
     let ratio = gzip as f64 / plain as f64;
     println!("| gzip | {gzip} | {ratio:.2} |");
+    #[allow(clippy::cast_precision_loss, reason = "sizes are far below 2^52")]
+    let ratio = br as f64 / plain as f64;
+    println!("| br | {br} | {ratio:.2} |");
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -28,6 +28,7 @@ use crate::domain::widget_hooks::WidgetHooks;
 use crate::http;
 use crate::plugins::{HostOptions, PluginError, PluginHost};
 use crate::store::{Store, StoreError};
+use crate::ws::open_sockets::OpenSockets;
 
 /// What every handler and gateway shares. Cheap to clone.
 #[derive(Clone)]
@@ -58,6 +59,8 @@ pub struct AppState {
     pub integrations: Integrations,
     /// Connected visitors' page, browser and language, for the console's details pane.
     pub visitors: LiveVisitors,
+    /// How many visitor and agent sockets are open.
+    pub sockets: Arc<OpenSockets>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +220,7 @@ impl AppState {
         cobrowse.watch(shutdown.clone());
         Ok(Self {
             visitors: LiveVisitors::new(bus.clone()),
+            sockets: Arc::default(),
             mail,
             cobrowse,
             integrations,

@@ -36,6 +36,14 @@ pub trait Bus: Send + Sync {
     /// from storage (the gateways close the socket; the client resumes by `seq`).
     fn subscribe(&self, topic: Topic) -> broadcast::Receiver<SharedEvent>;
 
+    /// A subscriber of `topic` dropped its receiver: the topic's channel is freed when nobody else
+    /// listens (a visitor's own topic would otherwise stay until something is published to it).
+    fn unsubscribed(&self, topic: Topic);
+
+    /// How many single visitors' topics this node holds channels for (`GET /api/v1/stats`): one per
+    /// connected visitor, none once they left.
+    fn visitor_topics(&self) -> usize;
+
     /// Whether events reach the other nodes now (`/readyz`). In-process: always.
     fn connected(&self) -> bool {
         true

@@ -149,6 +149,9 @@ pub struct PluginsConfig {
     pub kv_max_bytes: u64,
     /// Capabilities granted per plugin name, e.g. `webchat = ["kv"]`. Anything not listed is denied.
     pub grants: BTreeMap<String, Vec<String>>,
+    /// Where compiled plugins are kept between starts, relative to the configuration file; empty
+    /// compiles every plugin on every start.
+    pub compile_cache: String,
 }
 
 impl Default for PluginsConfig {
@@ -162,6 +165,7 @@ impl Default for PluginsConfig {
             failures_before_disable: 5,
             kv_max_keys: 1000,
             kv_max_bytes: 1024 * 1024,
+            compile_cache: "plugin-cache".into(),
             // The built-in agent sync and customer tagging need to read and write what they keep.
             grants: BTreeMap::from([
                 (
@@ -491,6 +495,12 @@ impl LoadedConfig {
         } else {
             self.config.database.url.clone()
         }
+    }
+
+    /// The folder of compiled plugins, if one is configured (relative paths start at the config's folder).
+    pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
+        let dir = self.config.plugins.compile_cache.trim();
+        (!dir.is_empty()).then(|| self.base_dir.join(dir))
     }
 
     /// The vendor plugin folder in force, if one is configured (relative paths start at the config's folder).

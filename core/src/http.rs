@@ -20,6 +20,7 @@ pub mod rules;
 pub mod session;
 pub mod sign_in;
 pub mod sites;
+pub mod stats;
 pub mod tokens;
 pub mod visibility;
 pub mod webhooks;
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/mail/deliveries/{id}/attempts", get(mail::attempts))
         .route("/mail/test", post(mail::test))
         .route("/conversations/{id}/transcript", post(mail::transcript))
+        .route("/stats", get(stats::get))
         .route("/openapi.json", get(openapi::document))
         // Configuration changes are recorded with who made them.
         .route_layer(axum::middleware::from_fn_with_state(

@@ -246,12 +246,36 @@ async fn mail_test(loaded: &LoadedConfig, to: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
+    raise_open_files();
     let address = loaded.config.server.listen;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     natter_core::serve(loaded, listener, shutdown_signal(), Default::default()).await?;
     Ok(())
+}
+
+/// Every socket is a file descriptor, and a shell's default soft limit (often 1,024) is far below what
+/// one node holds: raise the soft limit to the hard one (`ulimit -Hn`; raising that is the operator's).
+fn raise_open_files() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return;
+    }
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => tracing::info!(
+            open_files = limit
+                .maximum
+                .map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
+            "raised the open-file limit"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
 }
 
 async fn token(loaded: LoadedConfig, command: TokenCommand) -> anyhow::Result<()> {

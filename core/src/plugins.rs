@@ -13,6 +13,7 @@ pub mod api_version;
 pub mod build;
 mod call;
 pub mod capabilities;
+pub mod compile_cache;
 mod contract;
 pub mod engine;
 pub mod host;
@@ -72,6 +73,7 @@ impl HostOptions {
             builtins: BUILTINS.to_vec(),
             data,
             platform: None,
+            compile_cache: loaded.plugin_cache_dir(),
         }
     }
 

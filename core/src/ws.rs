@@ -2,5 +2,7 @@
 
 pub mod agent;
 pub mod connection;
+pub mod open_sockets;
 pub mod protocol;
+pub mod transport;
 pub mod visitor;

@@ -8,8 +8,15 @@ use tokio::sync::broadcast;
 use crate::bus::{Bus, SharedEvent};
 use crate::domain::events::{RealtimeEvent, Topic};
 
-/// How many events a slow subscriber may fall behind before it must resync.
+/// How many events a slow subscriber of a shared topic (agents, all visitors, nodes) may fall
+/// behind before it must resync.
 const CAPACITY: usize = 1024;
+
+/// The same for one visitor's own topic: their conversation's messages, typing, read marks and
+/// co-browse frames. A channel allocates all its slots when created (about 40 bytes each), and every
+/// connected visitor has one, so it is kept small: a visitor socket 64 events behind is closed like
+/// any lagging subscriber and resumes by `seq`.
+const VISITOR_CAPACITY: usize = 64;
 
 #[derive(Default)]
 pub struct MemoryBus {
@@ -43,10 +50,36 @@ impl Bus for MemoryBus {
 
     fn subscribe(&self, topic: Topic) -> broadcast::Receiver<SharedEvent> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let capacity = match topic {
+            Topic::Visitor(_) => VISITOR_CAPACITY,
+            Topic::Agents | Topic::AllVisitors | Topic::Nodes => CAPACITY,
+        };
         topics
             .entry(topic)
-            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .or_insert_with(|| broadcast::channel(capacity).0)
             .subscribe()
+    }
+
+    fn unsubscribed(&self, topic: Topic) {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if topics
+            .get(&topic)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            topics.remove(&topic);
+            // Give back the table's memory after a crowd left (it never shrinks by itself).
+            if topics.capacity() > 64 && topics.len() < topics.capacity() / 4 {
+                topics.shrink_to_fit();
+            }
+        }
+    }
+
+    fn visitor_topics(&self) -> usize {
+        let topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        topics
+            .keys()
+            .filter(|topic| matches!(topic, Topic::Visitor(_)))
+            .count()
     }
 }
 
@@ -73,6 +106,21 @@ mod tests {
         assert_eq!(*visitor.recv().await.expect("visitor event"), presence(1));
         assert_eq!(*agents.recv().await.expect("agent event"), presence(2));
         assert!(visitor.try_recv().is_err(), "visitor saw an agents' event");
+    }
+
+    #[tokio::test]
+    async fn a_topic_is_freed_when_its_last_subscriber_leaves() {
+        let bus = MemoryBus::new();
+        let topic = Topic::Visitor(VisitorId::new());
+        let first = bus.subscribe(topic);
+        let second = bus.subscribe(topic);
+        assert_eq!(bus.visitor_topics(), 1);
+        drop(first);
+        bus.unsubscribed(topic);
+        assert_eq!(bus.visitor_topics(), 1, "one subscriber is still there");
+        drop(second);
+        bus.unsubscribed(topic);
+        assert_eq!(bus.visitor_topics(), 0);
     }
 
     #[tokio::test]

@@ -178,6 +178,14 @@ impl Bus for RedisBus {
         self.local.subscribe(topic)
     }
 
+    fn unsubscribed(&self, topic: Topic) {
+        self.local.unsubscribed(topic);
+    }
+
+    fn visitor_topics(&self) -> usize {
+        self.local.visitor_topics()
+    }
+
     fn connected(&self) -> bool {
         self.publishing.load(Ordering::Acquire) && self.subscribed.load(Ordering::Acquire)
     }

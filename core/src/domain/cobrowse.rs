@@ -840,6 +840,11 @@ impl Cobrowse {
         }
     }
 
+    /// How many sessions this node holds (`GET /api/v1/stats`).
+    pub fn session_count(&self) -> usize {
+        self.lock().len()
+    }
+
     fn publish_state(&self, view: &SessionView, visitor: VisitorId) {
         let event = RealtimeEvent::Cobrowse(CobrowseEvent::State(view.clone()));
         self.inner.bus.publish(Topic::Agents, event.clone());

@@ -107,6 +107,7 @@ impl LiveVisitors {
                 }
                 Some(_) => {
                     live.remove(&visitor);
+                    shrink_after_crowd(&mut live);
                     true
                 }
                 None => false,
@@ -115,6 +116,11 @@ impl LiveVisitors {
         if left && announce {
             self.announce(visitor, None);
         }
+    }
+
+    /// How many connected visitors are held (`GET /api/v1/stats`).
+    pub fn count(&self) -> usize {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The visitor's context if they are connected.
@@ -199,6 +205,14 @@ pub fn browser_name(user_agent: &str) -> String {
         (Some(b), None) => b.trim_end().to_string(),
         (None, Some(s)) => format!("a browser on {s}"),
         (None, None) => bounded(user_agent).chars().take(80).collect(),
+    }
+}
+
+/// Gives back a table's memory once most of the visitors it held have left (a `HashMap` never
+/// shrinks by itself, so 50,000 visitors who came and went would keep their slots).
+pub(crate) fn shrink_after_crowd<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+        map.shrink_to_fit();
     }
 }
 

@@ -16,6 +16,7 @@ use crate::domain::DomainError;
 use crate::domain::clock::Clock;
 use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::ids::{RuleId, SiteId, VisitorId};
+use crate::domain::live_visitors::shrink_after_crowd;
 use crate::domain::model::{OverrideTarget, Rule, VisibilityOverride};
 use crate::domain::presence::Presence;
 use crate::store::{RuleDraft, Store};
@@ -202,8 +203,18 @@ impl Visibility {
             entry.0 = entry.0.saturating_sub(1);
             if entry.0 == 0 {
                 live.remove(&visitor);
+                shrink_after_crowd(&mut live);
             }
         }
+    }
+
+    /// How many connected visitors' facts are held (`GET /api/v1/stats`).
+    pub fn live_count(&self) -> usize {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// The facts of a connected visitor.

@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi};
 use crate::app::AppState;
 use crate::http::cobrowse;
 use crate::http::{
-    agents, audit, conversations, error, mail, plugins, rules, sites, tokens, visibility, webhooks,
-    widget, widget_preview,
+    agents, audit, conversations, error, mail, plugins, rules, sites, stats, tokens, visibility,
+    webhooks, widget, widget_preview,
 };
 use crate::wire;
 
@@ -39,6 +39,7 @@ use crate::wire;
         mail::deliveries, mail::attempts, mail::test, mail::transcript, mail::offline_message,
         mail::visitor_transcript,
         cobrowse::get_config, cobrowse::put_config, cobrowse::trail,
+        stats::get,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::FieldProblem, wire::AuthorDto)),
     modifiers(&BearerAuth, &ExtractorErrors),

@@ -23,6 +23,7 @@ use crate::domain::plugin_api::{FailureKind, PluginError};
 use crate::domain::webhook_events::EventType;
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
+use crate::plugins::compile_cache::CompileCache;
 use crate::plugins::engine::{self, EpochTicker};
 use crate::plugins::integration::PluginRoute;
 use crate::plugins::limits::{CallLimiter, Limits};
@@ -98,6 +99,8 @@ pub struct HostOptions {
     pub data: Arc<dyn PluginData>,
     /// What integration host functions reach (agents, ...); `None` answers them `unavailable`.
     pub platform: Option<Arc<dyn Platform>>,
+    /// Where compiled components are kept between starts; `None` compiles on every start.
+    pub compile_cache: Option<PathBuf>,
 }
 
 /// The versioned adapter a plugin was linked with.
@@ -238,6 +241,7 @@ struct Inner {
     dir: Option<PathBuf>,
     data: Arc<dyn PluginData>,
     platform: Option<Arc<dyn Platform>>,
+    compile_cache: Option<Arc<CompileCache>>,
     registry: RwLock<Registry>,
     permits: Semaphore,
     reloading: tokio::sync::Mutex<()>,
@@ -266,6 +270,9 @@ impl PluginHost {
                 dir: options.dir,
                 data: options.data,
                 platform: options.platform,
+                compile_cache: options
+                    .compile_cache
+                    .map(|dir| Arc::new(CompileCache::new(dir))),
                 registry: RwLock::new(Registry::default()),
                 permits: Semaphore::new(engine::CONCURRENT_CALLS as usize),
                 reloading: tokio::sync::Mutex::new(()),

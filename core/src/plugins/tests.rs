@@ -54,6 +54,7 @@ async fn host_with(builtins: &[(&'static str, &'static [u8])], limits: Limits) -
             .collect(),
         data: Arc::new(MemoryPluginData::default()),
         platform: None,
+        compile_cache: None,
     })
     .await
     .unwrap()
@@ -218,6 +219,7 @@ async fn the_folder_is_reloaded_when_files_change() {
         builtins: vec![],
         data: Arc::new(MemoryPluginData::default()),
         platform: None,
+        compile_cache: None,
     })
     .await
     .unwrap();
@@ -309,6 +311,7 @@ async fn event_log_host(store: &Store, kv: KvQuota) -> PluginHost {
         }],
         data: Arc::new(store.clone()),
         platform: None,
+        compile_cache: None,
     })
     .await
     .unwrap()
@@ -494,6 +497,7 @@ async fn a_platform_host_function_ends_with_the_call_deadline() {
             }],
             data: Arc::new(MemoryPluginData::default()),
             platform: None,
+            compile_cache: None,
         }
         .with_platform(Arc::new(SilentPlatform)),
     )

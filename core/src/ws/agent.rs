@@ -23,6 +23,7 @@ use crate::ws::connection::{
     Connection, Delivery, Incoming, Live, RateLimit, domain_error_frame, message_frame,
 };
 use crate::ws::protocol::{AgentFrame, PROTOCOL_VERSION, ResumeEntry, ServerFrame};
+use crate::ws::transport;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The console lists at most this many open conversations on connect.
@@ -38,9 +39,7 @@ pub async fn upgrade(
     ))?;
     let agent = state.links.session_agent(session).await?;
     let max = state.config.server.max_frame_bytes;
-    Ok(ws
-        .max_message_size(max * 4)
-        .max_frame_size(max * 4)
+    Ok(transport::lean(ws, max * 4)
         .on_upgrade(move |socket| run(state, agent, socket))
         .into_response())
 }
@@ -53,6 +52,7 @@ struct AgentSession {
 }
 
 async fn run(state: AppState, agent: Agent, socket: WebSocket) {
+    let _open = state.sockets.agent();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let resume = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<AgentFrame>()).await {
         Ok(Incoming::Frame(AgentFrame::Hello { v, resume })) if v == PROTOCOL_VERSION => resume,

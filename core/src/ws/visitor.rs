@@ -30,6 +30,7 @@ use crate::ws::connection::{
     message_frame,
 };
 use crate::ws::protocol::{PROTOCOL_VERSION, PresenceDto, ServerFrame, VisitorFrame};
+use crate::ws::transport;
 
 /// A client that does not say hello within this time is dropped.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,9 +68,7 @@ pub async fn upgrade(
     // A generous transport cap (a co-browse snapshot is the largest frame); the protocol's own limit is
     // checked per frame with a clean close.
     let max = (state.config.server.max_frame_bytes * 4).max(state.config.cobrowse.max_frame_bytes);
-    Ok(ws
-        .max_message_size(max)
-        .max_frame_size(max)
+    Ok(transport::lean(ws, max)
         .on_upgrade(move |socket| run(state, site, client, socket))
         .into_response())
 }
@@ -106,6 +105,7 @@ struct VisitorSession {
 }
 
 async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
+    let _open = state.sockets.visitor();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
         Ok(Incoming::Frame(VisitorFrame::Hello {
@@ -204,6 +204,12 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         .disconnected(visitor, session.conversation.is_some());
     session.state.visibility.visitor_disconnected(visitor);
     session.state.cobrowse.visitor_left(visitor).await;
+    drop(own);
+    session
+        .state
+        .chat
+        .bus()
+        .unsubscribed(Topic::Visitor(visitor));
     conn.finish().await;
 }
 

@@ -14,6 +14,7 @@ use crate::domain::webhook_events::EventType;
 use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::Grants;
+use crate::plugins::compile_cache::CompileCache;
 use crate::plugins::host::{Adapter, Health, Loaded, PluginHost, PluginSource, new_store};
 use crate::plugins::integration::{PluginRoute, Registration};
 use crate::plugins::limits::{CallLimiter, Limits};
@@ -27,6 +28,21 @@ const COMPONENT_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0
 const MODULE_PREAMBLE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The engine and, when configured, the folder of compiled components.
+pub(crate) struct Compiler<'a> {
+    pub engine: &'a Engine,
+    pub cache: Option<&'a CompileCache>,
+}
+
+impl Compiler<'_> {
+    fn compile(&self, bytes: &[u8]) -> wasmtime::Result<Component> {
+        match self.cache {
+            Some(cache) => cache.component(self.engine, bytes),
+            None => Component::new(self.engine, bytes),
+        }
+    }
+}
 
 impl PluginHost {
     /// Compiles and checks one component on a blocking thread.
@@ -53,8 +69,13 @@ impl PluginHost {
             platform: None,
         };
         let hint = hint.to_string();
+        let cache = self.inner.compile_cache.clone();
         tokio::task::spawn_blocking(move || {
-            load_component(&engine, &limits, &grants, &hint, &bytes, source, state)
+            let compiler = Compiler {
+                engine: &engine,
+                cache: cache.as_deref(),
+            };
+            load_component(&compiler, &limits, &grants, &hint, &bytes, source, state)
         })
         .await
         .map_err(|e| PluginError::Host(format!("plugin load thread: {e}")))?
@@ -64,7 +85,7 @@ impl PluginHost {
 
 /// Compiles a component, checks its API version, kind and manifest, and links it with its version's adapter.
 pub(crate) fn load_component(
-    engine: &Engine,
+    compiler: &Compiler<'_>,
     limits: &Limits,
     grants: &Grants,
     hint: &str,
@@ -81,7 +102,9 @@ pub(crate) fn load_component(
     if !bytes.starts_with(&COMPONENT_PREAMBLE) {
         return Err(PluginError::invalid(hint, "not a WebAssembly component"));
     }
-    let component = Component::new(engine, bytes)
+    let engine = compiler.engine;
+    let component = compiler
+        .compile(bytes)
         .map_err(|e| PluginError::invalid(hint, format!("does not compile: {e:#}")))?;
     let (kind, version) = plugin_export(engine, &component, hint)?;
     let unlinkable = |e: wasmtime::Error| {
