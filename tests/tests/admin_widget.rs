@@ -78,7 +78,6 @@ async fn retype(browser: &Browser, what: &str, css: &str, text: &str) {
 }
 
 #[tokio::test]
-#[ignore = "drives the admin pages (GET /agent/admin, cookie sessions on /api/v1), which arrive with the admin roles change"]
 async fn an_admin_restyles_the_widget_and_the_open_visitor_page_follows() {
     let Some(tools) = tools_or_skip("admin_widget_restyle") else {
         return;
@@ -259,7 +258,6 @@ async fn an_admin_restyles_the_widget_and_the_open_visitor_page_follows() {
 }
 
 #[tokio::test]
-#[ignore = "drives the admin pages (GET /agent/admin, cookie sessions on /api/v1), which arrive with the admin roles change"]
 async fn plugin_settings_are_a_form_from_the_schema_with_the_plugins_errors_at_the_field() {
     let Some(tools) = tools_or_skip("admin_plugin_settings") else {
         return;

@@ -2,13 +2,15 @@
 // request as the console's own, JSON both ways, and errors as values the pages can show at a field.
 
 export class ApiFailure extends Error {
-  constructor(status, code, message, field, line, column) {
+  constructor(status, code, message, field, line, column, fields) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
     this.line = line;
     this.column = column;
+    // Every field a plugin's validation refused, `[{field, message}]`, when it named several.
+    this.fields = fields || (field ? [{ field, message }] : []);
   }
 }
 
@@ -37,7 +39,8 @@ export async function api(method, path, body) {
   if (!response.ok) {
     const error = (data && data.error) || {};
     throw new ApiFailure(response.status, error.code || "http_" + response.status,
-      error.message || ("The server answered " + response.status + "."), error.field, error.line, error.column);
+      error.message || ("The server answered " + response.status + "."), error.field, error.line, error.column,
+      error.fields);
   }
   return data;
 }
