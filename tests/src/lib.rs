@@ -352,6 +352,12 @@ impl Api {
     /// An agent `{name}@example.com` who can sign in to the console with `password`.
     pub async fn create_agent_with_password(&self, name: &str, password: &str) -> String {
         let id = self.create_agent(name).await;
+        self.set_password(&id, password).await;
+        id
+    }
+
+    /// Sets an agent's console password; the API must accept it.
+    pub async fn set_password(&self, id: &str, password: &str) {
         let (status, body) = self
             .send(
                 "PUT",
@@ -361,7 +367,6 @@ impl Api {
             .await
             .unwrap();
         assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
-        id
     }
 
     /// An admin `{name}@example.com` who can sign in to the console with `password`.
@@ -374,15 +379,7 @@ impl Api {
             .await
             .unwrap();
         let id = agent["id"].as_str().unwrap().to_string();
-        let (status, body) = self
-            .send(
-                "PUT",
-                &format!("/api/v1/agents/{id}/password"),
-                Some(json!({"password": password})),
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+        self.set_password(&id, password).await;
         id
     }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use natter_core::domain::scope::Scope;
-use natter_tests::{TestServer, sign_in};
+use natter_tests::{Api, TestServer, sign_in};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -32,6 +32,17 @@ async fn with_session(
     let status = response.status();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// `PUT /api/v1/agents/{id}/role` with the caller's token: the status and the answer.
+async fn set_role(api: &Api, agent: &str, role: &str) -> (StatusCode, Value) {
+    api.send(
+        "PUT",
+        &format!("/api/v1/agents/{agent}/role"),
+        Some(json!({"role": role})),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -135,24 +146,10 @@ async fn roles_change_over_rest_and_only_admins_make_admins() {
         .await
         .unwrap();
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = writer
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{bob}/role"),
-            Some(json!({"role": "admin"})),
-        )
-        .await
-        .unwrap();
+    let (status, body) = set_role(&writer, &bob, "admin").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
-    let (status, body) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{bob}/role"),
-            Some(json!({"role": "admin"})),
-        )
-        .await
-        .unwrap();
+    let (status, body) = set_role(&api, &bob, "admin").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["role"], "admin");
     let bob_session = sign_in(&server, "bob@example.com", PASSWORD).await.unwrap();
@@ -168,14 +165,7 @@ async fn roles_change_over_rest_and_only_admins_make_admins() {
     assert_eq!(status, StatusCode::OK, "Bob is an admin now");
 
     // Back to agent: the session loses the API at once.
-    let (status, _) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{bob}/role"),
-            Some(json!({"role": "agent"})),
-        )
-        .await
-        .unwrap();
+    let (status, _) = set_role(&api, &bob, "agent").await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = with_session(
         &server,
@@ -189,23 +179,9 @@ async fn roles_change_over_rest_and_only_admins_make_admins() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // The last admin keeps the role.
-    let (status, body) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{ada}/role"),
-            Some(json!({"role": "agent"})),
-        )
-        .await
-        .unwrap();
+    let (status, body) = set_role(&api, &ada, "agent").await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = api
-        .send(
-            "PUT",
-            &format!("/api/v1/agents/{ada}/role"),
-            Some(json!({"role": "owner"})),
-        )
-        .await
-        .unwrap();
+    let (status, body) = set_role(&api, &ada, "owner").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, _) = api
         .send(
