@@ -27,7 +27,7 @@ use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, CobrowseSessionId, ConversationId, VisitorId};
 use crate::domain::model::{Agent, AuthorKind, ConversationStatus};
 use crate::domain::plugin_api::{CobrowseAsset, FieldError, PluginError, Plugins};
-use crate::domain::widget::effective_config;
+use crate::domain::widget::{EffectiveConfig, effective_config};
 use crate::store::Store;
 
 mod across_nodes;
@@ -297,18 +297,27 @@ impl Cobrowse {
 
     /// The effective configuration document: the stored one over the schema's defaults.
     pub async fn config(&self) -> Result<(Value, i64), CobrowseError> {
+        let effective = self.effective().await?;
+        Ok((effective.config, effective.version))
+    }
+
+    /// The configuration in force with what was stored and the plugin's schema (the console's form).
+    pub async fn effective(&self) -> Result<EffectiveConfig, CobrowseError> {
         let stored = self
             .inner
             .store
             .widget_config(&self.inner.plugin)
             .await
             .map_err(DomainError::from)?;
-        let effective = effective_config(self.inner.plugins.as_ref(), &self.inner.plugin, stored)?;
-        Ok((effective.config, effective.version))
+        Ok(effective_config(
+            self.inner.plugins.as_ref(),
+            &self.inner.plugin,
+            stored,
+        )?)
     }
 
     /// Validates `config` with the plugin and stores it (a full replacement).
-    pub async fn put_config(&self, config: Value) -> Result<(Value, i64), CobrowseError> {
+    pub async fn put_config(&self, config: Value) -> Result<EffectiveConfig, CobrowseError> {
         let text = config.to_string();
         if let Err(errors) = self
             .inner
@@ -323,7 +332,7 @@ impl Cobrowse {
             .put_widget_config(&self.inner.plugin, &config)
             .await
             .map_err(DomainError::from)?;
-        self.config().await
+        self.effective().await
     }
 
     /// The recorder or viewer script, rendered once per plugin build and configuration version.

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::domain::cobrowse::{AuditAction, AuditEntry, SessionView};
 use crate::domain::ids::ConversationId;
 use crate::domain::model::AuthorKind;
+use crate::domain::widget::EffectiveConfig;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Path};
@@ -31,6 +32,24 @@ pub struct CobrowseConfigDto {
     /// The configuration in force: the stored document over the schema's defaults.
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
+    /// The document as stored (what `PUT` set), without defaults.
+    #[schema(value_type = Object)]
+    pub stored: serde_json::Value,
+    /// The plugin's JSON Schema for the document.
+    #[schema(value_type = Object)]
+    pub schema: serde_json::Value,
+}
+
+impl CobrowseConfigDto {
+    fn new(plugin: String, effective: EffectiveConfig) -> Self {
+        Self {
+            plugin,
+            version: effective.version,
+            config: effective.config,
+            stored: effective.stored,
+            schema: effective.schema,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,12 +99,11 @@ pub async fn get_config(
     State(state): State<AppState>,
     _caller: Caller<need::WidgetRead>,
 ) -> Result<axum::Json<CobrowseConfigDto>, ApiError> {
-    let (config, version) = state.cobrowse.config().await?;
-    Ok(axum::Json(CobrowseConfigDto {
-        plugin: state.config.cobrowse.plugin.clone(),
-        version,
-        config,
-    }))
+    let effective = state.cobrowse.effective().await?;
+    Ok(axum::Json(CobrowseConfigDto::new(
+        state.config.cobrowse.plugin.clone(),
+        effective,
+    )))
 }
 
 /// `PUT /api/v1/cobrowse/config`: replace the co-browse configuration (consent text, masking selectors,
@@ -102,16 +120,15 @@ pub async fn put_config(
     // A document is a JSON object; anything else is 422 before the plugin sees it.
     Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<CobrowseConfigDto>, ApiError> {
-    let (config, version) = state
+    let effective = state
         .cobrowse
         .put_config(serde_json::Value::Object(body))
         .await?;
-    tracing::info!(by = %caller.actor, version, "co-browse configuration stored");
-    Ok(axum::Json(CobrowseConfigDto {
-        plugin: state.config.cobrowse.plugin.clone(),
-        version,
-        config,
-    }))
+    tracing::info!(by = %caller.actor, version = effective.version, "co-browse configuration stored");
+    Ok(axum::Json(CobrowseConfigDto::new(
+        state.config.cobrowse.plugin.clone(),
+        effective,
+    )))
 }
 
 /// `GET /api/v1/conversations/{id}/cobrowse`: the conversation's co-browse audit trail and live session.
