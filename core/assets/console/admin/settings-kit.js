@@ -202,7 +202,8 @@ export async function enumOf(ctx, name) {
   const out = [];
   const walk = (s, description) => {
     if (!s) { return; }
-    if (Array.isArray(s.enum)) { s.enum.forEach((v) => out.push({ value: String(v), description: s.description || description || "" })); }
+    // A flat enum's description is the type's, not any one value's: it is not repeated next to each.
+    if (Array.isArray(s.enum)) { s.enum.forEach((v) => out.push({ value: String(v), description: description || "" })); }
     (s.oneOf || s.anyOf || []).forEach((part) => walk(part, part.description));
   };
   walk(schema, "");
