@@ -71,6 +71,8 @@ impl MigratorTrait for OldOrder {
             Box::new(m20261126_000006_add_agent_groups::Migration),
             Box::new(m20261126_000010_create_integration_tables::Migration),
             Box::new(m20261126_000011_create_mail_attempts::Migration),
+            Box::new(m20261203_000012_add_agent_roles::Migration),
+            Box::new(m20261203_000013_create_audit_log::Migration),
         ]
     }
 }
