@@ -99,7 +99,8 @@ pub async fn create(
     security(("bearer" = ["admin"])),
     responses((status = 200, body = AgentDto), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "the last admin cannot lose the role")))]
+        (status = 409, body = ErrorBody, description = "the last admin cannot lose the role"),
+        (status = 422, body = ErrorBody)))]
 pub async fn set_role(
     State(state): State<AppState>,
     _caller: Caller<need::Admin>,
