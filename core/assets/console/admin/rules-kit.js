@@ -2,33 +2,20 @@
 // builder that only ever makes text nodes from strings, the pages' stylesheet, and reading the
 // API's error answers.
 
+import { el } from './dom.js';
+
 /**
- * `h('button', { class: 'primary', onclick: fn, 'data-testid': 'x' }, 'Save')`. Attributes whose
- * value is a function become listeners; `false`/`null` leave the attribute out; `true` sets it
- * empty. Children may be nodes, strings (always text, never HTML), arrays or null.
+ * `h('button', { class: 'primary', onclick: fn, 'data-testid': 'x' }, 'Save')`: the shell's DOM builder
+ * (`dom.js`, strings always become text, never HTML), with `value` and `checked` set as properties, the
+ * way the rule forms read them back.
  */
 export function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === false || value === null || value === undefined) continue;
-    if (typeof value === 'function' && name.startsWith('on')) {
-      node.addEventListener(name.slice(2), value);
-    } else if (name === 'value' || name === 'checked') {
-      node[name] = value;
-    } else {
-      node.setAttribute(name, value === true ? '' : String(value));
-    }
+  const { value, checked, ...rest } = attrs || {};
+  const node = el(tag, rest, ...children);
+  for (const [name, set] of [['value', value], ['checked', checked]]) {
+    if (set !== false && set !== null && set !== undefined) node[name] = set;
   }
-  append(node, children);
   return node;
-}
-
-function append(node, children) {
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    if (Array.isArray(child)) append(node, child);
-    else node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
 }
 
 /** Adds the pages' stylesheet once (a file of the same origin, so the CSP allows it). */
