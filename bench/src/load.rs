@@ -17,6 +17,9 @@ use crate::target::Target;
 /// How long the RSS may take to settle after sockets open or close.
 const SETTLE: Duration = Duration::from_secs(20);
 
+/// How long the server gets to give memory back after the sockets closed (jemalloc's decay is 10 s).
+const GIVE_BACK: Duration = Duration::from_secs(15);
+
 /// How long a talker waits for its last acks after it stopped sending.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -136,6 +139,7 @@ pub async fn run(
     }
 
     drop(idle);
+    tokio::time::sleep(GIVE_BACK).await;
     report.rss_closed = settled_rss(target.pid, SETTLE).await?;
     Ok(report)
 }

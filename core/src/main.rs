@@ -25,6 +25,12 @@ use natter_core::plugins::{
 use natter_core::store::Store;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc instead of the system allocator: with its background threads (started in `serve`) pages
+/// freed when many sockets close are handed back to the system after its decay time (10 s), where
+/// glibc's arenas keep them.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "natter",
@@ -247,12 +253,21 @@ async fn mail_test(loaded: &LoadedConfig, to: &str) -> anyhow::Result<()> {
 
 async fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
     raise_open_files();
+    return_freed_memory();
     let address = loaded.config.server.listen;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     natter_core::serve(loaded, listener, shutdown_signal(), Default::default()).await?;
     Ok(())
+}
+
+/// jemalloc purges freed pages as other allocations happen; a server that goes quiet after a crowd
+/// left would keep them. Its background threads purge on their own clock.
+fn return_freed_memory() {
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(error = %e, "cannot start the allocator's background threads");
+    }
 }
 
 /// Every socket is a file descriptor, and a shell's default soft limit (often 1,024) is far below what

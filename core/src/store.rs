@@ -4,10 +4,12 @@
 
 pub mod agent_sync;
 pub mod agents;
+mod append_batch;
 mod audit;
 mod cobrowse;
 mod conversations;
 mod convert;
+mod counters;
 mod customers;
 mod deliveries;
 pub mod entities;

@@ -13,7 +13,9 @@ use crate::domain::model::{
     AuthorKind, Conversation, ConversationFilter, ConversationStatus, Message,
 };
 use crate::domain::webhook_events::DomainEvent;
-use crate::store::entities::{agent, conversation, counter, message};
+use crate::store::counters::{self, Counter};
+use crate::store::entities::{agent, conversation, message};
+use crate::store::group_commit::{Append, AppendTo};
 use crate::store::visitors::customer_for_visitor;
 use crate::store::{Store, StoreError, StoreResult, convert, outbox};
 
@@ -112,7 +114,7 @@ impl Store {
     }
 
     /// Stores a visitor's message in their open conversation, opening one (and a customer) if needed.
-    /// Committed with the other messages queued at the same time ([`Store::batched`]).
+    /// Committed with the other messages queued at the same time ([`Store::append_batched`]).
     pub async fn append_visitor_message(
         &self,
         site_id: SiteId,
@@ -120,20 +122,31 @@ impl Store {
         new: NewMessage,
         now: DateTime<Utc>,
     ) -> StoreResult<AppendOutcome> {
-        let store = self.clone();
-        let outcome = self
-            .batched(move |tx| {
-                Box::pin(async move {
-                    store
-                        .write_visitor_message(tx, site_id, visitor_id, new, now)
-                        .await
-                })
-            })
-            .await?;
-        if !outcome.duplicate {
-            self.events_committed();
+        let to = AppendTo::Visitor {
+            site: site_id,
+            visitor: visitor_id,
+        };
+        self.append_batched(Append { to, new, now })
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a visitor's append found no conversation".into()))
+    }
+
+    /// One append written on its own (the rare cases of a batch, and its fallback).
+    pub(crate) async fn write_append(
+        &self,
+        tx: &DatabaseTransaction,
+        append: &Append,
+    ) -> StoreResult<Option<AppendOutcome>> {
+        let new = append.new.clone();
+        match append.to {
+            AppendTo::Visitor { site, visitor } => self
+                .write_visitor_message(tx, site, visitor, new, append.now)
+                .await
+                .map(Some),
+            AppendTo::Conversation { id, answering } => {
+                self.write_message(tx, id, new, answering, append.now).await
+            }
         }
-        Ok(outcome)
     }
 
     async fn write_visitor_message(
@@ -195,7 +208,7 @@ impl Store {
 
     /// Stores a message in an existing open conversation (an agent's reply, a system note).
     /// `None` if there is no such conversation. Committed with the other messages queued at the
-    /// same time ([`Store::batched`]).
+    /// same time ([`Store::append_batched`]).
     ///
     /// With `answering`, the agent who wrote it takes the conversation if nobody has it: answering
     /// from the queue assigns it (`conversation.assigned`, then `message.created`, in this
@@ -207,20 +220,11 @@ impl Store {
         answering: Option<AgentId>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<AppendOutcome>> {
-        let store = self.clone();
-        let outcome = self
-            .batched(move |tx| {
-                Box::pin(async move {
-                    store
-                        .write_message(tx, conversation_id, new, answering, now)
-                        .await
-                })
-            })
-            .await?;
-        if outcome.as_ref().is_some_and(|o| !o.duplicate) {
-            self.events_committed();
-        }
-        Ok(outcome)
+        let to = AppendTo::Conversation {
+            id: conversation_id,
+            answering,
+        };
+        self.append_batched(Append { to, new, now }).await
     }
 
     async fn write_message(
@@ -430,7 +434,7 @@ async fn open_of_visitor(
         .await?)
 }
 
-fn message_conversation() -> RelationDef {
+pub(super) fn message_conversation() -> RelationDef {
     message::Entity::belongs_to(conversation::Entity)
         .from(message::Column::ConversationId)
         .to(conversation::Column::Id)
@@ -507,20 +511,7 @@ async fn insert_message(
     Ok((convert::message(row)?, convert::conversation(conversation)?))
 }
 
-/// The next position in the change feed. Taking it updates one row, so writers queue on that row
-/// and commit in the order of their positions: a poller never sees position 7 before 6 is visible.
+/// The next position in the change feed.
 async fn next_change(db: &impl ConnectionTrait) -> StoreResult<i64> {
-    counter::Entity::update_many()
-        .col_expr(
-            counter::Column::Value,
-            Expr::col(counter::Column::Value).add(1),
-        )
-        .filter(counter::Column::Name.eq("changes"))
-        .exec(db)
-        .await?;
-    let row = counter::Entity::find_by_id("changes".to_string())
-        .one(db)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("change counter missing".into()))?;
-    Ok(row.value)
+    counters::take(db, Counter::Changes, 1).await
 }

@@ -1,131 +1,161 @@
-//! Group commit: writes queued by many sockets at once run in one transaction, each in a
-//! savepoint of its own, and are committed together (one sync to disk for the lot). Every caller
-//! gets its answer only after that commit, so "stored before acknowledged" holds for each.
+//! Group commit: message appends queued by many sockets at once are written in one transaction and
+//! committed together (one sync to disk for the lot). Every caller gets its answer only after that
+//! commit, so "stored before acknowledged" holds for each.
+//!
+//! A batch is written set-wise ([`super::append_batch`]): a few statements for the whole batch rather
+//! than a dozen per message, which is what bounds throughput when every statement is a round trip
+//! to the database. If that fails, the batch is rolled back and written again one append at a time,
+//! each in a savepoint, so one bad append cannot spoil the others.
 
-use std::sync::Arc;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
 
-use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::store::conversations::{AppendOutcome, NewMessage};
+use crate::store::{Store, StoreError, StoreResult, append_batch};
 
-use crate::store::{Store, StoreError, StoreResult};
-
-/// The most writes one transaction takes: enough to share one sync among many sockets, few enough
+/// The most appends one transaction takes: enough to share one sync among many sockets, few enough
 /// that the first of them does not wait long for the last.
 const MAX_BATCH: usize = 256;
 
-/// Hands a caller its answer once the batch it was in committed.
-type Answer = Box<dyn FnOnce() + Send>;
+/// Where an append goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AppendTo {
+    /// The visitor's open conversation, opened (with a customer) if there is none.
+    Visitor { site: SiteId, visitor: VisitorId },
+    /// An existing open conversation; `answering` takes it from the queue if nobody has it.
+    Conversation {
+        id: ConversationId,
+        answering: Option<AgentId>,
+    },
+}
 
-/// One queued write: runs on the batch's transaction and returns how to answer its caller.
-type Job = Box<dyn for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Answer> + Send>;
+/// One message to append.
+pub(crate) struct Append {
+    pub to: AppendTo,
+    pub new: NewMessage,
+    pub now: DateTime<Utc>,
+}
 
-/// The queue into the writer task. The task starts with the first write and ends when every
+/// What an append comes to: `None` when the conversation does not exist.
+pub(crate) type Appended = StoreResult<Option<AppendOutcome>>;
+
+struct Queued {
+    append: Append,
+    answer: oneshot::Sender<Appended>,
+}
+
+/// The queue into the writer task. The task starts with the first append and ends when every
 /// `Store` handle is gone.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
-    queue: std::sync::OnceLock<mpsc::UnboundedSender<Job>>,
-}
-
-impl GroupCommit {
-    fn sender(
-        &self,
-        db: &DatabaseConnection,
-        lock: &Arc<Mutex<()>>,
-    ) -> &mpsc::UnboundedSender<Job> {
-        self.queue.get_or_init(|| {
-            let (sender, jobs) = mpsc::unbounded_channel();
-            tokio::spawn(writer(db.clone(), lock.clone(), jobs));
-            sender
-        })
-    }
+    queue: std::sync::OnceLock<mpsc::UnboundedSender<Queued>>,
 }
 
 impl Store {
-    /// Runs `work` in the next batch's transaction (in a savepoint: a failing write leaves the
-    /// others of its batch untouched) and answers once the batch committed.
-    pub(crate) async fn batched<T, F>(&self, work: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, StoreResult<T>>
-            + Send
-            + 'static,
-    {
-        let (answer, answered) = oneshot::channel::<StoreResult<T>>();
-        let job = job(move |tx| {
-            Box::pin(async move {
-                let result = in_savepoint(tx, work).await;
-                Box::new(move || {
-                    let _ = answer.send(result);
-                }) as Answer
-            })
-        });
+    /// Queues `append` for the next batch and answers once that batch committed.
+    pub(crate) async fn append_batched(&self, append: Append) -> Appended {
+        let (answer, answered) = oneshot::channel();
         let not_committed = || StoreError::Db(DbErr::Custom("the write was not committed".into()));
-        self.group
-            .sender(&self.db, &self.write_lock)
-            .send(job)
+        let queue = self.group.queue.get_or_init(|| {
+            let (sender, queued) = mpsc::unbounded_channel();
+            // The writer's own handle has a queue of its own (never used), so that it does not keep
+            // this queue open: the task ends with the last `Store` the callers hold.
+            let writer_store = Store {
+                group: std::sync::Arc::default(),
+                ..self.clone()
+            };
+            tokio::spawn(writer(writer_store, queued));
+            sender
+        });
+        queue
+            .send(Queued { append, answer })
             .map_err(|_| not_committed())?;
         answered.await.map_err(|_| not_committed())?
     }
 }
 
-/// Names the closure's type so that it takes a transaction of any lifetime.
-fn job<F>(f: F) -> Job
-where
-    F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Answer> + Send + 'static,
-{
-    Box::new(f)
+/// Takes what is queued (up to [`MAX_BATCH`]), writes it in one transaction under the write lock,
+/// commits, then answers every caller.
+async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queued.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (appends, answers): (Vec<Append>, Vec<_>) =
+            batch.drain(..).map(|q| (q.append, q.answer)).unzip();
+        let results = {
+            let _guard = store.write_lock.lock().await;
+            write_batch(&store, &appends).await
+        };
+        if results
+            .iter()
+            .any(|r| matches!(r, Ok(Some(o)) if !o.duplicate))
+        {
+            store.events_committed();
+        }
+        for (answer, result) in answers.into_iter().zip(results) {
+            let _ = answer.send(result);
+        }
+    }
 }
 
-async fn in_savepoint<T, F>(tx: &DatabaseTransaction, work: F) -> StoreResult<T>
-where
-    F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, StoreResult<T>>,
-{
+/// Every append's result, all committed or (on a failed commit) all failed.
+async fn write_batch(store: &Store, appends: &[Append]) -> Vec<Appended> {
+    let set_wise = async {
+        let tx = store.db.begin().await?;
+        let results = append_batch::write(store, &tx, appends).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(results)
+    };
+    match set_wise.await {
+        Ok(results) => return results,
+        Err(e) => tracing::warn!(
+            error = %e,
+            appends = appends.len(),
+            "a batch of messages failed; writing them one at a time"
+        ),
+    }
+    let one_by_one = async {
+        let tx = store.db.begin().await?;
+        let mut results = Vec::with_capacity(appends.len());
+        for append in appends {
+            results.push(in_savepoint(store, &tx, append).await);
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(results)
+    };
+    match one_by_one.await {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::error!(error = %e, "a batch of messages did not commit");
+            appends
+                .iter()
+                .map(|_| Err(StoreError::Db(DbErr::Custom(format!("not committed: {e}")))))
+                .collect()
+        }
+    }
+}
+
+/// One append on its own, in a savepoint: a failing one leaves the others of its batch untouched.
+pub(crate) async fn in_savepoint(
+    store: &Store,
+    tx: &DatabaseTransaction,
+    append: &Append,
+) -> Appended {
     let savepoint = tx.begin().await?;
-    match work(&savepoint).await {
+    match store.write_append(&savepoint, append).await {
         Ok(value) => {
             savepoint.commit().await?;
             Ok(value)
         }
         Err(e) => {
-            // Rolling back to the savepoint undoes this write only; the batch goes on.
+            // Rolling back to the savepoint undoes this append only; the batch goes on.
             if let Err(rollback) = savepoint.rollback().await {
-                tracing::warn!(error = %rollback, "rolling back a failed write's savepoint failed");
+                tracing::warn!(error = %rollback, "rolling back a failed append's savepoint failed");
             }
             Err(e)
         }
     }
-}
-
-/// Takes what is queued (up to [`MAX_BATCH`]), runs it in one transaction under the write lock,
-/// commits, then answers every caller. A batch that fails to commit answers each with an error
-/// (their senders are dropped), and nothing of it is stored.
-async fn writer(
-    db: DatabaseConnection,
-    lock: Arc<Mutex<()>>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let _guard = lock.lock().await;
-        match run(&db, batch.drain(..)).await {
-            Ok(answers) => answers.into_iter().for_each(|answer| answer()),
-            Err(e) => tracing::error!(error = %e, "a batch of writes did not commit"),
-        }
-    }
-}
-
-async fn run(
-    db: &DatabaseConnection,
-    batch: impl Iterator<Item = Job>,
-) -> Result<Vec<Answer>, DbErr> {
-    let tx = db.begin().await?;
-    let mut answers = Vec::new();
-    for job in batch {
-        answers.push(job(&tx).await);
-    }
-    tx.commit().await?;
-    Ok(answers)
 }
 
 #[cfg(test)]
@@ -236,6 +266,118 @@ mod tests {
             closed.unwrap().len(),
             1,
             "nothing was added to the closed one"
+        );
+    }
+
+    #[tokio::test]
+    async fn replies_and_visitor_messages_at_once_are_numbered_in_order_and_assign_once() {
+        use sea_orm::{EntityTrait, QueryOrder};
+
+        use crate::domain::model::AgentRole;
+        use crate::store::agents::NewAgent;
+        use crate::store::entities::outbox_event;
+
+        let (store, _dir) = sqlite_store().await;
+        let site = store.ensure_default_site().await.unwrap();
+        let now = Utc::now();
+        let agent = store
+            .create_agent(NewAgent {
+                external_id: None,
+                email: "a@example.com".into(),
+                name: "A".into(),
+                role: AgentRole::Agent,
+            })
+            .await
+            .unwrap();
+        let visitor = VisitorId::new();
+        store.touch_visitor(site.id, visitor, now).await.unwrap();
+        let opened = store
+            .append_visitor_message(site.id, visitor, visitor_message(visitor, "v-0"), now)
+            .await
+            .unwrap();
+        let conversation = opened.conversation.id;
+
+        // Visitor messages and agent replies to the one conversation, all queued at once: the first
+        // reply takes the conversation from the queue, the rest are plain appends.
+        let mut tasks = Vec::new();
+        for n in 1..=40 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                if n % 2 == 0 {
+                    let reply = NewMessage {
+                        author_kind: AuthorKind::Agent,
+                        author_id: Some(agent.id.0),
+                        author_name: Some("A".into()),
+                        body: format!("reply {n}"),
+                        client_id: Some(format!("a-{n}")),
+                    };
+                    store
+                        .append_message(conversation, reply, Some(agent.id), now)
+                        .await
+                        .map(|o| o.expect("the conversation exists"))
+                } else {
+                    let message = visitor_message(visitor, &format!("v-{n}"));
+                    store
+                        .append_visitor_message(site.id, visitor, message, now)
+                        .await
+                }
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap().unwrap());
+        }
+        assert_eq!(
+            outcomes.iter().filter(|o| o.assigned).count(),
+            1,
+            "one reply took the conversation"
+        );
+        assert!(outcomes.iter().all(|o| !o.duplicate && !o.opened));
+        // Each answer's conversation is the conversation right after that message.
+        for outcome in &outcomes {
+            assert_eq!(outcome.conversation.last_seq, outcome.message.seq);
+        }
+        let mut changes: Vec<i64> = outcomes.iter().map(|o| o.conversation.change_seq).collect();
+        changes.sort_unstable();
+        changes.dedup();
+        assert_eq!(
+            changes.len(),
+            40,
+            "every message moved the change feed once"
+        );
+
+        let stored = store.messages_after(conversation, 0, 100).await.unwrap();
+        let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=41).collect::<Vec<_>>(), "no gaps, no repeats");
+        let after = store.conversation(conversation).await.unwrap().unwrap();
+        assert_eq!(after.last_seq, 41);
+        assert_eq!(after.assignee_id, Some(agent.id));
+        assert_eq!(after.change_seq, *changes.last().unwrap());
+
+        // One message.created per message, numbered in the order of the messages' seqs.
+        let events = outbox_event::Entity::find()
+            .order_by_asc(outbox_event::Column::Seq)
+            .all(store.db())
+            .await
+            .unwrap();
+        let created: Vec<i64> = events
+            .iter()
+            .filter(|e| e.event_type == "message.created")
+            .map(|e| {
+                let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+                payload["data"]["message"]["seq"].as_i64().unwrap()
+            })
+            .collect();
+        assert_eq!(created.len(), 41);
+        let mut sorted = created.clone();
+        sorted.sort_unstable();
+        assert_eq!(created, sorted, "events follow the messages' order");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.event_type == "conversation.assigned")
+                .count(),
+            1
         );
     }
 }

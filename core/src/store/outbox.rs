@@ -5,16 +5,14 @@
 //! committed change has its deliveries committed with it, and a SIGKILL at any point loses nothing.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::domain::ids::{DeliveryId, EventId};
 use crate::domain::plugin_deliveries::{EnqueueError, OutboundDelivery, PluginEnvelope};
 use crate::domain::webhook_events::DomainEvent;
 use crate::domain::webhooks::DeliveryState;
-use crate::store::entities::{
-    conversation, counter, outbox_event, webhook_delivery, webhook_endpoint,
-};
+use crate::store::counters::{self, Counter};
+use crate::store::entities::{conversation, outbox_event, webhook_delivery, webhook_endpoint};
 use crate::store::mail::write_planned_mails;
 use crate::store::webhooks::subscribes;
 use crate::store::{Store, StoreError, StoreResult};
@@ -28,9 +26,20 @@ impl Store {
         event: &DomainEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        append(db, event, now).await?;
+        self.append_events(db, &[(event, now)]).await
+    }
+
+    /// [`Store::append_event`] for several events at once, in this order: a few statements for all.
+    pub(crate) async fn append_events(
+        &self,
+        db: &impl ConnectionTrait,
+        events: &[(&DomainEvent, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        append_all(db, events).await?;
         if let Some(planner) = self.mail_planner.get() {
-            write_planned_mails(db, planner.as_ref(), event, now).await?;
+            for (event, now) in events {
+                write_planned_mails(db, planner.as_ref(), event, *now).await?;
+            }
         }
         Ok(())
     }
@@ -43,52 +52,85 @@ pub(crate) async fn append(
     event: &DomainEvent,
     now: DateTime<Utc>,
 ) -> StoreResult<EventId> {
-    let id = EventId::new();
-    let seq = next_event_seq(db).await?;
-    let event_type = event.event_type();
-    let conversation_id = event.conversation_id().map(|c| c.0);
-    let payload = serde_json::to_string(&event.envelope(id, now))
-        .map_err(|e| StoreError::Corrupt(format!("event does not serialise: {e}")))?;
-    outbox_event::ActiveModel {
-        id: Set(id.0),
-        seq: Set(seq),
-        event_type: Set(event_type.as_str().into()),
-        conversation_id: Set(conversation_id),
-        payload: Set(payload),
-        webhook_body: Set(None),
-        created_at: Set(now),
+    let ids = append_all(db, &[(event, now)]).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt("an appended event has no id".into()))
+}
+
+/// [`append`] for several events, numbered in this order: one block of positions, one insert for
+/// the events, one read of the endpoints and one insert for their deliveries.
+async fn append_all(
+    db: &impl ConnectionTrait,
+    events: &[(&DomainEvent, DateTime<Utc>)],
+) -> StoreResult<Vec<EventId>> {
+    let Ok(count) = i64::try_from(events.len()) else {
+        return Err(StoreError::Corrupt("too many events at once".into()));
+    };
+    if count == 0 {
+        return Ok(Vec::new());
     }
-    .insert(db)
-    .await?;
+    let first_seq = counters::take(db, Counter::Events, count).await? - count + 1;
+    let mut rows = Vec::with_capacity(events.len());
+    let mut written = Vec::with_capacity(events.len());
+    for ((event, now), seq) in events.iter().zip(first_seq..) {
+        let id = EventId::new();
+        let payload = serde_json::to_string(&event.envelope(id, *now))
+            .map_err(|e| StoreError::Corrupt(format!("event does not serialise: {e}")))?;
+        let conversation_id = event.conversation_id().map(|c| c.0);
+        rows.push(outbox_event::ActiveModel {
+            id: Set(id.0),
+            seq: Set(seq),
+            event_type: Set(event.event_type().as_str().into()),
+            conversation_id: Set(conversation_id),
+            payload: Set(payload),
+            webhook_body: Set(None),
+            created_at: Set(*now),
+        });
+        written.push((id, seq, event.event_type(), conversation_id, *now));
+    }
+    outbox_event::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(db)
         .await?;
-    for endpoint in endpoints.iter().filter(|e| subscribes(e, event_type)) {
-        insert_delivery(
-            db,
-            endpoint.id,
-            id,
-            seq,
-            event_type.as_str(),
-            conversation_id,
-            now,
-        )
-        .await?;
+    let deliveries: Vec<_> = written
+        .iter()
+        .flat_map(|&(id, seq, event_type, conversation_id, now)| {
+            endpoints
+                .iter()
+                .filter(move |e| subscribes(e, event_type))
+                .map(move |endpoint| {
+                    delivery_row(
+                        endpoint.id,
+                        id,
+                        seq,
+                        event_type.as_str(),
+                        conversation_id,
+                        now,
+                    )
+                })
+        })
+        .collect();
+    if !deliveries.is_empty() {
+        webhook_delivery::Entity::insert_many(deliveries)
+            .exec_without_returning(db)
+            .await?;
     }
-    Ok(id)
+    Ok(written.into_iter().map(|(id, ..)| id).collect())
 }
 
 /// One event queued for one endpoint, due now.
-async fn insert_delivery(
-    db: &impl ConnectionTrait,
+fn delivery_row(
     endpoint: uuid::Uuid,
     event: EventId,
     seq: i64,
     event_type: &str,
     conversation_id: Option<uuid::Uuid>,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
         id: Set(DeliveryId::new().0),
         endpoint_id: Set(endpoint),
@@ -106,27 +148,6 @@ async fn insert_delivery(
         delivered_at: Set(None),
         created_at: Set(now),
     }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// The next position in event order. Like the change counter, taking it locks one row, so events
-/// commit in the order of their positions, and a conversation's events are numbered as they happened.
-async fn next_event_seq(db: &impl ConnectionTrait) -> StoreResult<i64> {
-    counter::Entity::update_many()
-        .col_expr(
-            counter::Column::Value,
-            Expr::col(counter::Column::Value).add(1),
-        )
-        .filter(counter::Column::Name.eq("events"))
-        .exec(db)
-        .await?;
-    let row = counter::Entity::find_by_id("events".to_string())
-        .one(db)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("event counter missing".into()))?;
-    Ok(row.value)
 }
 
 /// Why a plugin's delivery was not queued.
@@ -165,7 +186,7 @@ impl Store {
                 .ok_or_else(|| EnqueueError::UnknownConversation(conversation.0.to_string()))?;
         }
         let id = EventId::new();
-        let seq = next_event_seq(&w.tx).await?;
+        let seq = counters::take(&w.tx, Counter::Events, 1).await?;
         let envelope = PluginEnvelope {
             id,
             event_type: &delivery.event_type,
@@ -186,8 +207,7 @@ impl Store {
         }
         .insert(&w.tx)
         .await?;
-        insert_delivery(
-            &w.tx,
+        delivery_row(
             endpoint.id,
             id,
             seq,
@@ -195,6 +215,7 @@ impl Store {
             conversation_id,
             now,
         )
+        .insert(&w.tx)
         .await?;
         w.commit().await?;
         self.events_committed();

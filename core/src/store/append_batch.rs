@@ -1,0 +1,333 @@
+//! Writing a batch of message appends set-wise.
+//!
+//! The common append (a message into a conversation that is open, with a client id not seen before)
+//! is written with the others of its batch in a handful of statements: one read of the conversations,
+//! one of earlier client ids, one block of change and event positions, one update of the conversations
+//! and one insert each for the messages, the events and their deliveries. Every statement is a round
+//! trip to the database (to SQLite's worker thread, or over the network), and one writer runs batches
+//! one after another, so the count per batch, not per message, is what sets throughput.
+//!
+//! The rest (opening a conversation, answering one from the queue, a resend, a closed or unknown
+//! conversation) is rare: those appends are written one at a time by the general path, in arrival
+//! order and before the set-wise part, together with every other append to the same conversation,
+//! so that a conversation's messages keep their order.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use uuid::Uuid;
+
+use crate::domain::ids::MessageId;
+use crate::domain::model::{AuthorKind, ConversationStatus};
+use crate::domain::webhook_events::DomainEvent;
+use crate::store::conversations::{AppendOutcome, message_conversation};
+use crate::store::counters::{self, Counter};
+use crate::store::entities::{conversation, message};
+use crate::store::group_commit::{Append, AppendTo, Appended, in_savepoint};
+use crate::store::{Store, StoreError, StoreResult, convert};
+
+/// Writes `appends` in `tx`, answering each in order. An error is the batch's (the caller rolls
+/// it back); an append's own failure (a closed conversation, say) is in its answer.
+pub(crate) async fn write(
+    store: &Store,
+    tx: &DatabaseTransaction,
+    appends: &[Append],
+) -> StoreResult<Vec<Appended>> {
+    let found = Found::read(tx, appends).await?;
+    let common_to = found.classify(appends);
+    let mut answers: Vec<Option<Appended>> = appends.iter().map(|_| None).collect();
+    for ((append, answer), common) in appends.iter().zip(answers.iter_mut()).zip(&common_to) {
+        if common.is_none() {
+            *answer = Some(in_savepoint(store, tx, append).await);
+        }
+    }
+    let common: Vec<(usize, &conversation::Model)> = common_to
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| Some((i, (*row)?)))
+        .collect();
+    let outcomes = write_common(store, tx, appends, &common).await?;
+    for ((i, _), outcome) in common.iter().zip(outcomes) {
+        answers[*i] = Some(Ok(Some(outcome)));
+    }
+    answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| StoreError::Corrupt("an append was not answered".into())))
+        .collect()
+}
+
+/// The rows the classification needs, read with one statement each.
+struct Found {
+    /// Each visitor's open conversation.
+    open_of_visitor: HashMap<Uuid, conversation::Model>,
+    /// Conversations named by id.
+    by_id: HashMap<Uuid, conversation::Model>,
+    /// (visitor, client id) of visitor messages already stored.
+    visitor_sent: HashSet<(Uuid, String)>,
+    /// (conversation, client id) of messages already stored.
+    conversation_has: HashSet<(Uuid, String)>,
+}
+
+impl Found {
+    async fn read(tx: &DatabaseTransaction, appends: &[Append]) -> StoreResult<Self> {
+        let mut visitors = Vec::new();
+        let mut ids = Vec::new();
+        let mut visitor_client_ids = Vec::new();
+        let mut conversation_client_ids = Vec::new();
+        for append in appends {
+            match append.to {
+                AppendTo::Visitor { visitor, .. } => {
+                    visitors.push(visitor.0);
+                    visitor_client_ids.extend(append.new.client_id.clone());
+                }
+                AppendTo::Conversation { id, .. } => {
+                    ids.push(id.0);
+                    conversation_client_ids.extend(append.new.client_id.clone());
+                }
+            }
+        }
+        let mut open_of_visitor = HashMap::new();
+        if !visitors.is_empty() {
+            // Newest first, so the first seen per visitor is the one the general path would pick.
+            let open = conversation::Entity::find()
+                .filter(conversation::Column::VisitorId.is_in(visitors.clone()))
+                .filter(conversation::Column::Status.eq(ConversationStatus::Open.as_str()))
+                .order_by_desc(conversation::Column::CreatedAt)
+                .all(tx)
+                .await?;
+            for row in open {
+                open_of_visitor.entry(row.visitor_id).or_insert(row);
+            }
+        }
+        let mut by_id = HashMap::new();
+        if !ids.is_empty() {
+            let rows = conversation::Entity::find()
+                .filter(conversation::Column::Id.is_in(ids.clone()))
+                .all(tx)
+                .await?;
+            by_id.extend(rows.into_iter().map(|row| (row.id, row)));
+        }
+        let mut visitor_sent = HashSet::new();
+        if !visitor_client_ids.is_empty() {
+            let rows: Vec<(Uuid, String)> = message::Entity::find()
+                .join(JoinType::InnerJoin, message_conversation())
+                .filter(conversation::Column::VisitorId.is_in(visitors))
+                .filter(message::Column::ClientId.is_in(visitor_client_ids))
+                .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
+                .select_only()
+                .column(conversation::Column::VisitorId)
+                .column(message::Column::ClientId)
+                .into_tuple()
+                .all(tx)
+                .await?;
+            visitor_sent.extend(rows);
+        }
+        let mut conversation_has = HashSet::new();
+        if !conversation_client_ids.is_empty() {
+            let rows: Vec<(Uuid, String)> = message::Entity::find()
+                .filter(message::Column::ConversationId.is_in(ids))
+                .filter(message::Column::ClientId.is_in(conversation_client_ids))
+                .select_only()
+                .column(message::Column::ConversationId)
+                .column(message::Column::ClientId)
+                .into_tuple()
+                .all(tx)
+                .await?;
+            conversation_has.extend(rows);
+        }
+        Ok(Self {
+            open_of_visitor,
+            by_id,
+            visitor_sent,
+            conversation_has,
+        })
+    }
+
+    /// An append is common when its conversation is open and takes it as it is, and its client id
+    /// is new. Every append to a conversation that has a rare one, or a client id twice in this
+    /// batch, goes the general way. Per append: its conversation if it is common.
+    fn classify<'a>(&'a self, appends: &'a [Append]) -> Vec<Option<&'a conversation::Model>> {
+        let mut target = Vec::with_capacity(appends.len());
+        let mut general: HashSet<Uuid> = HashSet::new();
+        let mut seen: HashSet<(Uuid, &str)> = HashSet::new();
+        for append in appends {
+            let client_id = append.new.client_id.as_deref();
+            let (key, row) = match append.to {
+                AppendTo::Visitor { visitor, .. } => {
+                    let row = self.open_of_visitor.get(&visitor.0);
+                    let resent = client_id
+                        .is_some_and(|c| self.visitor_sent.contains(&(visitor.0, c.to_string())));
+                    match row {
+                        Some(row) if !resent => (row.id, Some(row)),
+                        Some(row) => (row.id, None),
+                        None => (visitor.0, None),
+                    }
+                }
+                AppendTo::Conversation { id, answering } => {
+                    let resent = client_id
+                        .is_some_and(|c| self.conversation_has.contains(&(id.0, c.to_string())));
+                    let row = self.by_id.get(&id.0).filter(|row| {
+                        !resent
+                            && row.status == ConversationStatus::Open.as_str()
+                            && !(answering.is_some() && row.assignee_id.is_none())
+                    });
+                    (id.0, row)
+                }
+            };
+            if row.is_none() || client_id.is_some_and(|c| !seen.insert((key, c))) {
+                general.insert(key);
+            }
+            target.push((key, row));
+        }
+        target
+            .into_iter()
+            .map(|(key, row)| row.filter(|_| !general.contains(&key)))
+            .collect()
+    }
+}
+
+/// Writes the common appends (`(index, conversation)`, in arrival order): their messages numbered
+/// after each conversation's last, each conversation moved in the change feed, and a
+/// `message.created` event each.
+async fn write_common(
+    store: &Store,
+    tx: &DatabaseTransaction,
+    appends: &[Append],
+    common: &[(usize, &conversation::Model)],
+) -> StoreResult<Vec<AppendOutcome>> {
+    let Ok(count) = i64::try_from(common.len()) else {
+        return Err(StoreError::Corrupt("too many appends at once".into()));
+    };
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    // Each message moves its conversation in the change feed, as one written alone would.
+    let first_change = counters::take(tx, Counter::Changes, count).await? - count + 1;
+    let mut per_conversation: Vec<(Uuid, i64, i64)> = Vec::new();
+    let mut changes = Vec::with_capacity(common.len());
+    for ((_, row), change) in common.iter().zip(first_change..) {
+        changes.push(change);
+        match per_conversation.iter_mut().find(|(id, ..)| *id == row.id) {
+            Some((_, added, last_change)) => {
+                *added += 1;
+                *last_change = change;
+            }
+            None => per_conversation.push((row.id, 1, change)),
+        }
+    }
+    let now = common
+        .iter()
+        .map(|(i, _)| appends[*i].now)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let moved = move_conversations(tx, &per_conversation, now).await?;
+
+    let mut next_seq: HashMap<Uuid, i64> = HashMap::new();
+    for (id, added, _) in &per_conversation {
+        let row = moved
+            .get(id)
+            .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} vanished")))?;
+        next_seq.insert(*id, row.last_seq - added + 1);
+    }
+    let mut rows = Vec::with_capacity(common.len());
+    let mut outcomes = Vec::with_capacity(common.len());
+    for ((i, before), change) in common.iter().zip(changes) {
+        let append = &appends[*i];
+        let seq = next_seq
+            .get_mut(&before.id)
+            .ok_or_else(|| StoreError::Corrupt("a message without its conversation".into()))?;
+        let row = message_row(before.id, *seq, append);
+        *seq += 1;
+        // The conversation as it was right after this message, as if written alone.
+        let mut after = moved
+            .get(&before.id)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt("a message without its conversation".into()))?;
+        after.last_seq = row.seq;
+        after.change_seq = change;
+        after.updated_at = append.now;
+        outcomes.push(AppendOutcome {
+            message: convert::message(row.clone())?,
+            conversation: convert::conversation(after)?,
+            opened: false,
+            duplicate: false,
+            assigned: false,
+        });
+        rows.push(row.into_active_model().reset_all());
+    }
+    message::Entity::insert_many(rows)
+        .exec_without_returning(tx)
+        .await?;
+    let events: Vec<DomainEvent> = outcomes
+        .iter()
+        .map(|o| DomainEvent::MessageCreated {
+            conversation: o.conversation.clone(),
+            message: o.message.clone(),
+        })
+        .collect();
+    let dated: Vec<(&DomainEvent, DateTime<Utc>)> = events
+        .iter()
+        .zip(common)
+        .map(|(event, (i, _))| (event, appends[*i].now))
+        .collect();
+    store.append_events(tx, &dated).await?;
+    Ok(outcomes)
+}
+
+/// One update for every conversation: `last_seq` up by its count of new messages, `change_seq` to
+/// its last change. The rows come back with the update (and the row locks are held until commit on
+/// PostgreSQL), so the numbers are right even when another node appends at the same time.
+async fn move_conversations(
+    tx: &DatabaseTransaction,
+    per_conversation: &[(Uuid, i64, i64)],
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<Uuid, conversation::Model>> {
+    let by_id = |value: fn(&(Uuid, i64, i64)) -> i64, otherwise: SimpleExpr| -> SimpleExpr {
+        per_conversation
+            .iter()
+            .fold(CaseStatement::new(), |case, entry| {
+                case.case(conversation::Column::Id.eq(entry.0), value(entry))
+            })
+            .finally(otherwise)
+            .into()
+    };
+    let mut update = conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastSeq,
+            Expr::col(conversation::Column::LastSeq).add(by_id(|e| e.1, 0.into())),
+        )
+        .col_expr(
+            conversation::Column::ChangeSeq,
+            by_id(|e| e.2, Expr::col(conversation::Column::ChangeSeq).into()),
+        )
+        .col_expr(conversation::Column::UpdatedAt, now.into())
+        .filter(conversation::Column::Id.is_in(per_conversation.iter().map(|e| e.0)))
+        .into_query();
+    update.returning_all();
+    let statement = tx.get_database_backend().build(&update);
+    let rows = conversation::Entity::find()
+        .from_raw_sql(statement)
+        .all(tx)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
+
+fn message_row(conversation: Uuid, seq: i64, append: &Append) -> message::Model {
+    let new = &append.new;
+    message::Model {
+        id: MessageId::new().0,
+        conversation_id: conversation,
+        seq,
+        author_kind: new.author_kind.as_str().into(),
+        author_id: new.author_id,
+        author_name: new.author_name.clone(),
+        body: new.body.clone(),
+        client_id: new.client_id.clone(),
+        created_at: append.now,
+    }
+}
