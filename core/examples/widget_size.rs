@@ -78,6 +78,7 @@ async fn main() {
     assert_eq!(plain_encoding, "identity");
     assert_eq!(gzip_encoding, "gzip", "the server must compress widget.js");
     assert_eq!(br_encoding, "br", "a browser that takes br gets br");
+    assert!(br < gzip, "br is offered because it is the smallest form");
 
     println!("widget.js as served by the built-in WebChat plugin (default configuration)\n");
     println!("| encoding | bytes transferred | ÷ uncompressed |");

@@ -61,6 +61,8 @@ pub struct AppState {
     pub visitors: LiveVisitors,
     /// How many visitor and agent sockets are open.
     pub sockets: Arc<OpenSockets>,
+    /// `widget.js` compressed once per version at brotli's best quality.
+    pub precompressed: Arc<crate::http::precompressed::Precompressed>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +223,7 @@ impl AppState {
         Ok(Self {
             visitors: LiveVisitors::new(bus.clone()),
             sockets: Arc::default(),
+            precompressed: Arc::default(),
             mail,
             cobrowse,
             integrations,

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod openapi;
 pub mod plugin_routes;
 pub mod plugins;
+pub mod precompressed;
 pub mod rules;
 pub mod session;
 pub mod sign_in;
@@ -153,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         // Served on every page view of every site: sent compressed to browsers that accept it.
         .route(
             "/widget.js",
-            get(widget::script).layer(CompressionLayer::new()),
+            get(widget::script).layer(CompressionLayer::new().no_br()),
         )
         .route("/ws/visitor", get(ws::visitor::upgrade))
         .route("/ws/agent", get(ws::agent::upgrade))

@@ -367,6 +367,62 @@ async fn widget_js_is_rendered_once_per_version_and_answers_304() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn widget_js_is_brotli_for_clients_that_take_it_and_gzip_for_the_rest() {
+    use std::io::Read;
+
+    let server = TestServer::start().await;
+    let site = server.site_key().await;
+    // No automatic decompression: the bytes as they crossed the socket.
+    let client = reqwest::Client::new();
+    let fetch = |accept: &'static str| {
+        let client = client.clone();
+        let url = server.url(&format!("/widget.js?site={site}"));
+        async move {
+            let response = client
+                .get(url)
+                .header("accept-encoding", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            let (encoding, vary, etag) =
+                (header("content-encoding"), header("vary"), header("etag"));
+            (
+                encoding,
+                vary,
+                etag,
+                response.bytes().await.unwrap().to_vec(),
+            )
+        }
+    };
+    let (plain_encoding, _, plain_etag, plain) = fetch("identity").await;
+    assert_eq!(plain_encoding, None);
+    let (br_encoding, br_vary, br_etag, br) = fetch("gzip, deflate, br").await;
+    assert_eq!(br_encoding.as_deref(), Some("br"));
+    assert_eq!(br_vary.as_deref(), Some("accept-encoding"));
+    assert_eq!(br_etag, plain_etag, "one version, whatever the encoding");
+    let mut decoded = Vec::new();
+    brotli::Decompressor::new(&br[..], 4096)
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, plain, "br decodes to the script itself");
+    let (gzip_encoding, _, _, gzip) = fetch("br;q=0, gzip").await;
+    assert_eq!(
+        gzip_encoding.as_deref(),
+        Some("gzip"),
+        "br refused by weight 0"
+    );
+    assert!(br.len() < gzip.len(), "br is served because it is smaller");
+    server.stop().await;
+}
+
 /// How many calls the widget plugin has answered so far.
 async fn webchat_calls(api: &Api) -> u64 {
     plugin(api, "webchat").await.unwrap()["calls"]

@@ -4,6 +4,9 @@
 //! nothing in the chat (the host counts the failure and disables a plugin that keeps failing). Actions are
 //! taken through a [`Chat`] that has no observer, so a hook's own system message does not call it again.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::domain::DomainError;
 use crate::domain::chat::{Chat, ChatEvent, ChatObserver};
 use crate::domain::ids::{ConversationId, SiteId, VisitorId};
@@ -14,12 +17,20 @@ use crate::domain::widget::Widgets;
 pub struct WidgetHooks {
     widgets: Widgets,
     chat: Chat,
+    site_keys: SiteKeys,
 }
+
+/// Site keys by id. A key never changes once made, so a hook after every message need not read it.
+type SiteKeys = Arc<Mutex<HashMap<SiteId, String>>>;
 
 impl WidgetHooks {
     /// `chat` must not be observed by these hooks (see the module doc).
     pub fn new(widgets: Widgets, chat: Chat) -> Self {
-        Self { widgets, chat }
+        Self {
+            widgets,
+            chat,
+            site_keys: SiteKeys::default(),
+        }
     }
 }
 
@@ -27,8 +38,9 @@ impl ChatObserver for WidgetHooks {
     fn chat_event(&self, event: ChatEvent) {
         let widgets = self.widgets.clone();
         let chat = self.chat.clone();
+        let site_keys = self.site_keys.clone();
         tokio::spawn(async move {
-            if let Err(e) = run(&widgets, &chat, event).await {
+            if let Err(e) = run(&widgets, &chat, &site_keys, event).await {
                 tracing::warn!(error = %e, "widget hook failed");
             }
         });
@@ -43,7 +55,12 @@ enum HookError {
     Domain(#[from] DomainError),
 }
 
-async fn run(widgets: &Widgets, chat: &Chat, event: ChatEvent) -> Result<(), HookError> {
+async fn run(
+    widgets: &Widgets,
+    chat: &Chat,
+    site_keys: &SiteKeys,
+    event: ChatEvent,
+) -> Result<(), HookError> {
     let (event, conversation) = match event {
         ChatEvent::VisitorConnected {
             site,
@@ -67,6 +84,7 @@ async fn run(widgets: &Widgets, chat: &Chat, event: ChatEvent) -> Result<(), Hoo
         ChatEvent::ConversationStarted(c) => (
             about(
                 chat,
+                site_keys,
                 &c,
                 HookEventKind::ConversationStarted(c.id.to_string()),
             )
@@ -74,12 +92,13 @@ async fn run(widgets: &Widgets, chat: &Chat, event: ChatEvent) -> Result<(), Hoo
             Some(c.id),
         ),
         ChatEvent::MessageCreated(c, message) => (
-            about(chat, &c, HookEventKind::MessageCreated(message)).await?,
+            about(chat, site_keys, &c, HookEventKind::MessageCreated(message)).await?,
             Some(c.id),
         ),
         ChatEvent::ConversationClosed(c) => (
             about(
                 chat,
+                site_keys,
                 &c,
                 HookEventKind::ConversationClosed(c.id.to_string()),
             )
@@ -95,10 +114,11 @@ async fn run(widgets: &Widgets, chat: &Chat, event: ChatEvent) -> Result<(), Hoo
 
 async fn about(
     chat: &Chat,
+    site_keys: &SiteKeys,
     conversation: &Conversation,
     kind: HookEventKind,
 ) -> Result<HookEvent, DomainError> {
-    let site_key = site_key(chat, conversation.site_id).await?;
+    let site_key = site_key(chat, site_keys, conversation.site_id).await?;
     let visitor = hook_visitor(
         chat,
         site_key,
@@ -109,13 +129,20 @@ async fn about(
     Ok(HookEvent { visitor, kind })
 }
 
-async fn site_key(chat: &Chat, site: SiteId) -> Result<String, DomainError> {
-    Ok(chat
+async fn site_key(chat: &Chat, known: &SiteKeys, site: SiteId) -> Result<String, DomainError> {
+    if let Some(key) = known.lock().ok().and_then(|k| k.get(&site).cloned()) {
+        return Ok(key);
+    }
+    let key = chat
         .store()
         .site(site)
         .await?
         .ok_or(DomainError::NotFound("site"))?
-        .key)
+        .key;
+    if let Ok(mut known) = known.lock() {
+        known.insert(site, key.clone());
+    }
+    Ok(key)
 }
 
 fn hook_visitor(

@@ -1,8 +1,10 @@
 //! The widget: `/api/v1/widget/config` (what admins edit) and `/widget.js` (what sites embed).
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, X_CONTENT_TYPE_OPTIONS,
+    CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+    X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -10,10 +12,11 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::domain::events::{RealtimeEvent, Topic};
-use crate::domain::widget::WidgetError;
+use crate::domain::widget::{WidgetError, WidgetScript};
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{Json, Query};
+use crate::http::precompressed::accepts_brotli;
 use crate::wire::PluginConfigDto;
 
 /// Browsers and proxies may reuse `widget.js` this long without asking; after that a conditional request
@@ -91,15 +94,39 @@ pub async fn script(
         return (StatusCode::NOT_MODIFIED, cache_headers(&etag)).into_response();
     }
     match state.widgets.script(&query.site).await {
-        Ok(rendered) => (
-            StatusCode::OK,
-            cache_headers(&rendered.etag),
-            [(CONTENT_TYPE, "application/javascript; charset=utf-8")],
-            rendered.script.to_string(),
-        )
-            .into_response(),
+        Ok(rendered) if accepts_brotli(&headers) => {
+            match state.precompressed.brotli(&query.site, &rendered).await {
+                Ok(bytes) => (
+                    StatusCode::OK,
+                    cache_headers(&rendered.etag),
+                    [
+                        (CONTENT_TYPE, "application/javascript; charset=utf-8"),
+                        (CONTENT_ENCODING, "br"),
+                        (VARY, "accept-encoding"),
+                    ],
+                    Bytes::from_owner(bytes),
+                )
+                    .into_response(),
+                Err(e) => {
+                    // The script itself is fine: the compression layer serves it as gzip.
+                    tracing::warn!(error = %e, "compressing widget.js with brotli failed");
+                    plain_script(&rendered)
+                }
+            }
+        }
+        Ok(rendered) => plain_script(&rendered),
         Err(e) => script_error(e),
     }
+}
+
+fn plain_script(rendered: &WidgetScript) -> Response {
+    (
+        StatusCode::OK,
+        cache_headers(&rendered.etag),
+        [(CONTENT_TYPE, "application/javascript; charset=utf-8")],
+        rendered.script.to_string(),
+    )
+        .into_response()
 }
 
 fn cache_headers(etag: &str) -> [(axum::http::HeaderName, HeaderValue); 3] {
