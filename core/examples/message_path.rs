@@ -36,6 +36,7 @@ use natter_tests::Api;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, oneshot};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const CONVERSATIONS: usize = 100;
 const PER_SOCKET: usize = 100;
@@ -86,10 +87,22 @@ fn age(epoch: Instant, client_id: &str) -> Option<Duration> {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Clients (and the relay) read into 4 KiB buffers, as Natter's gateways do: tungstenite zero-fills its
+/// read buffer before every read, 128 KiB by default, which would make the clients the cost measured.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+}
+
 async fn open_visitor(target: &Target) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(target.visitor_url.as_str())
-        .await
-        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        target.visitor_url.as_str(),
+        Some(client_config()),
+        false,
+    )
+    .await
+    .unwrap();
     let hello = json!({"type": "hello", "v": 1, "visitor_id": null,
         "page": {"url": "http://shop.test/", "title": "Shop", "referrer": ""}});
     ws.send(WsMessage::Text(hello.to_string().into()))
@@ -178,7 +191,10 @@ async fn latency(target: &Target) -> Samples {
             .headers_mut()
             .insert("cookie", cookie.parse().unwrap());
     }
-    let (mut agent, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let (mut agent, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(client_config()), false)
+            .await
+            .unwrap();
     let hello = json!({"type": "hello", "v": 1, "resume": []});
     agent
         .send(WsMessage::Text(hello.to_string().into()))
@@ -273,7 +289,9 @@ async fn relay() -> (String, oneshot::Sender<()>) {
             };
             let agents = agents.clone();
             tokio::spawn(async move {
-                let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                let Ok(ws) =
+                    tokio_tungstenite::accept_async_with_config(tcp, Some(client_config())).await
+                else {
                     return;
                 };
                 let (mut sink, mut stream) = ws.split();

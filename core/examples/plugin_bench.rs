@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use natter_core::bus::MemoryBus;
 use natter_core::domain::widget::Widgets;
 use natter_core::plugins::capabilities::Grants;
 use natter_core::plugins::{BUILTINS, HostOptions, Limits, PluginHost, RenderContext};
@@ -81,6 +82,7 @@ async fn main() {
     let widgets = Widgets::new(
         store.clone(),
         Arc::new(host.clone()),
+        Arc::new(MemoryBus::new()),
         "webchat",
         "http://127.0.0.1:8080",
     );

@@ -193,6 +193,7 @@ impl AppState {
         let widgets = Widgets::new(
             store.clone(),
             plugin_calls.clone(),
+            bus.clone(),
             &config.plugins.widget,
             &base_url,
         );
@@ -348,6 +349,7 @@ pub async fn serve(
         crate::cluster::spawn(
             state.chat.clone(),
             state.visibility.clone(),
+            state.widgets.clone(),
             state.cobrowse.clone(),
             state.plugins.clone(),
             (ttl / 3).max(Duration::from_millis(200)),

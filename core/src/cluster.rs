@@ -1,7 +1,7 @@
 //! A node's part in several nodes acting as one: the presence heartbeat, and acting on what other
-//! nodes announce on [`Topic::Nodes`] (an agent's presence changed, rules or overrides changed, the
-//! link between nodes came back, a co-browse call for a session this node may hold, an admin enabled a
-//! plugin).
+//! nodes announce on [`Topic::Nodes`] (an agent's presence changed, rules, overrides or the widget
+//! configuration changed, the link between nodes came back, a co-browse call for a session this node
+//! may hold, an admin enabled a plugin).
 //!
 //! Runs only with a shared bus (`[bus] url`); one node alone has nothing to listen to.
 
@@ -15,12 +15,14 @@ use crate::domain::chat::Chat;
 use crate::domain::cobrowse::{Call, Cobrowse};
 use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::visibility::Visibility;
+use crate::domain::widget::Widgets;
 use crate::plugins::PluginHost;
 
 /// Starts the node's listener. On `shutdown` it takes this node's agents out of the shared presence.
 pub fn spawn(
     chat: Chat,
     visibility: Visibility,
+    widgets: Widgets,
     cobrowse: Cobrowse,
     plugins: PluginHost,
     heartbeat: Duration,
@@ -58,6 +60,7 @@ pub fn spawn(
             };
             match todo {
                 Todo::Presence => refresh_presence(&chat).await,
+                Todo::Reload(Cache::Widget) => widgets.forget_config(),
                 Todo::Reload(cache) => reload(&visibility, cache).await,
                 Todo::Enable(name) => enable(&plugins, &name).await,
                 Todo::Cobrowse(call) => {
@@ -67,6 +70,7 @@ pub fn spawn(
                     refresh_presence(&chat).await;
                     reload(&visibility, Cache::Rules).await;
                     reload(&visibility, Cache::Overrides).await;
+                    widgets.forget_config();
                 }
             }
         }

@@ -300,6 +300,77 @@ async fn a_rule_saved_on_one_node_decides_for_the_visitors_of_another() {
     );
 }
 
+async fn widget_etag(node: &NatterProcess, site: &str) -> String {
+    let answer = reqwest::get(format!("{}/widget.js?site={site}", node.base))
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    answer.headers()["etag"].to_str().unwrap().to_string()
+}
+
+/// Each node keeps the widget configuration in memory (the hook after every message needs it): one
+/// saved on A must reach B's `widget.js` and B's hooks, not only B's open widgets.
+#[tokio::test]
+async fn a_widget_configuration_saved_on_one_node_is_what_the_hooks_of_another_use() {
+    let Some(cluster) = Cluster::new().await else {
+        return;
+    };
+    let a = cluster.node().await;
+    let b = cluster.node().await;
+    let site = cluster.site(&a).await;
+    // B reads the configuration in force (none stored: no offline reply) and keeps it.
+    let (mut first, _) = visitor(&b, &site, None, 0).await;
+    first
+        .send(json!({"type": "message", "client_id": "b-1", "body": "Anyone?"}))
+        .await;
+    first.expect("ack").await;
+    let before = widget_etag(&b, &site).await;
+
+    let offline = "Saved on node A: we answer within a day.";
+    let (status, body) = a
+        .api(&cluster.token)
+        .send(
+            "PUT",
+            "/api/v1/widget/config",
+            Some(json!({"offline_text": offline, "offline_reply": true})),
+        )
+        .await
+        .unwrap();
+    assert!(status.is_success(), "{body}");
+    wait_until("B serves the new widget.js", WAIT, || {
+        let (b, site, before) = (&b, site.clone(), before.clone());
+        async move { widget_etag(b, &site).await != before }
+    })
+    .await;
+
+    let (mut second, _) = visitor(&b, &site, None, 0).await;
+    second
+        .send(json!({"type": "message", "client_id": "b-2", "body": "Hello?"}))
+        .await;
+    second.expect("ack").await;
+    let notice = second.expect_message(offline).await;
+    assert_eq!(notice["author"]["kind"], "system", "{notice}");
+
+    // A widget told of a newer version (`widget_config`) reloads with `&v=`: B answers that version at
+    // once, even before the nodes' own announcement reaches it.
+    let (status, body) = a
+        .api(&cluster.token)
+        .send(
+            "PUT",
+            "/api/v1/widget/config",
+            Some(json!({"offline_text": "Changed again.", "offline_reply": true})),
+        )
+        .await
+        .unwrap();
+    assert!(status.is_success(), "{body}");
+    let version = body["version"].as_i64().unwrap();
+    let reloaded = widget_etag(&b, &format!("{site}&v={version}")).await;
+    assert!(
+        reloaded.ends_with(&format!("-v{version}\"")),
+        "{reloaded} is version {version}"
+    );
+}
+
 #[tokio::test]
 async fn failed_sign_ins_on_either_node_count_towards_one_throttle() {
     let Some(cluster) = Cluster::new().await else {

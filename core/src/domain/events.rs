@@ -23,6 +23,8 @@ pub enum Topic {
 pub enum Cache {
     Rules,
     Overrides,
+    /// The widget configuration ([`crate::domain::widget::Widgets`]).
+    Widget,
 }
 
 /// Someone who typed or read.

@@ -469,6 +469,8 @@ impl Visibility {
         match cache {
             Cache::Rules => self.reload_rules().await?,
             Cache::Overrides => self.reload_overrides().await?,
+            // Not a visibility input (`cluster` hands it to the widget service).
+            Cache::Widget => return Ok(()),
         }
         self.inner
             .bus

@@ -1,6 +1,10 @@
 //! The widget: its configuration (stored with a version, validated by the widget plugin) and the
 //! `widget.js` it renders, cached per site, plugin build and configuration version so a page view does
 //! not run the plugin.
+//!
+//! The stored configuration is also kept in memory: the plugin's hook runs after every message and
+//! every page view asks for the entity tag, while the document changes only through [`Widgets::put_config`].
+//! A change on another node reaches this one as [`Cache::Widget`] on the bus ([`Widgets::forget_config`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::bus::Bus;
+use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::plugin_api::{
     FieldError, HookEvent, PluginError, Plugins, RenderContext, WidgetAction,
 };
@@ -61,34 +67,60 @@ struct Cached {
     script: Arc<str>,
 }
 
+/// The stored configuration as last read, with its text as the plugin's calls take it.
+struct Known {
+    stored: Option<StoredWidgetConfig>,
+    /// `{}` while nothing is stored.
+    text: Arc<str>,
+}
+
+/// The in-memory copy of the stored configuration. `generation` moves on every change, so a read that
+/// raced with a change is not kept.
+#[derive(Default)]
+struct Remembered {
+    generation: u64,
+    known: Option<Arc<Known>>,
+}
+
 /// The widget service. Cheap to clone.
 #[derive(Clone)]
 pub struct Widgets {
     store: Store,
     plugins: Arc<dyn Plugins>,
+    bus: Arc<dyn Bus>,
     plugin: Arc<str>,
     base_url: Arc<str>,
     cache: Arc<Mutex<HashMap<String, Cached>>>,
+    remembered: Arc<Mutex<Remembered>>,
 }
 
 impl Widgets {
-    pub fn new(store: Store, plugins: Arc<dyn Plugins>, plugin: &str, base_url: &str) -> Self {
+    pub fn new(
+        store: Store,
+        plugins: Arc<dyn Plugins>,
+        bus: Arc<dyn Bus>,
+        plugin: &str,
+        base_url: &str,
+    ) -> Self {
         Self {
             store,
             plugins,
+            bus,
             plugin: plugin.into(),
             base_url: base_url.trim_end_matches('/').into(),
             cache: Arc::new(Mutex::new(HashMap::new())),
+            remembered: Arc::default(),
         }
     }
 
     /// The configuration in force, defaults filled in from the plugin's schema.
     pub async fn config(&self) -> Result<EffectiveConfig, WidgetError> {
-        let stored = self.store.widget_config(&self.plugin).await?;
-        self.effective(stored)
+        let known = self.known().await?;
+        self.effective(known.stored.clone())
     }
 
     /// Validates `config` with the plugin, then stores it as the next version (a full replacement).
+    /// Open widgets on every node are told to load the new rendering, and other nodes forget their copy.
     pub async fn put_config(&self, config: Value) -> Result<EffectiveConfig, WidgetError> {
         let text = config.to_string();
         if let Err(errors) = self.plugins.validate_config(&self.plugin, &text).await? {
@@ -96,7 +128,65 @@ impl Widgets {
         }
         let stored = self.store.put_widget_config(&self.plugin, &config).await?;
         tracing::info!(plugin = %self.plugin, version = stored.version, "widget configuration changed");
+        self.forget_config();
+        self.bus
+            .publish(Topic::Nodes, RealtimeEvent::CacheChanged(Cache::Widget));
+        self.bus.publish(
+            Topic::AllVisitors,
+            RealtimeEvent::WidgetChanged {
+                version: stored.version,
+            },
+        );
         self.effective(Some(stored))
+    }
+
+    /// Drops the in-memory copy of the stored configuration: the next use reads it again.
+    pub fn forget_config(&self) {
+        if let Ok(mut remembered) = self.remembered.lock() {
+            remembered.generation += 1;
+            remembered.known = None;
+        }
+    }
+
+    /// Drops the in-memory copy if it is older than `version`, which a widget was told is stored.
+    pub fn expect_version(&self, version: i64) {
+        let stale = self.remembered.lock().is_ok_and(|remembered| {
+            remembered
+                .known
+                .as_ref()
+                .is_some_and(|known| known.stored.as_ref().map_or(0, |s| s.version) < version)
+        });
+        if stale {
+            self.forget_config();
+        }
+    }
+
+    /// The stored configuration, from memory when this node has it.
+    async fn known(&self) -> Result<Arc<Known>, StoreError> {
+        let generation = {
+            let remembered = self
+                .remembered
+                .lock()
+                .map_err(|_| StoreError::Corrupt("the widget configuration lock".into()))?;
+            if let Some(known) = &remembered.known {
+                return Ok(known.clone());
+            }
+            remembered.generation
+        };
+        let stored = self.store.widget_config(&self.plugin).await?;
+        let text = stored
+            .as_ref()
+            .map_or_else(|| "{}".to_string(), |s| s.config.to_string());
+        let known = Arc::new(Known {
+            stored,
+            text: text.into(),
+        });
+        if let Ok(mut remembered) = self.remembered.lock()
+            && remembered.generation == generation
+        {
+            remembered.known = Some(known.clone());
+        }
+        Ok(known)
     }
 
     /// The entity tag `widget.js` has for this site right now, without rendering: the plugin's build and
@@ -105,11 +195,7 @@ impl Widgets {
         if self.store.site_by_key(site_key).await?.is_none() {
             return Err(WidgetError::UnknownSite);
         }
-        let version = self
-            .store
-            .widget_config(&self.plugin)
-            .await?
-            .map_or(0, |c| c.version);
+        let version = self.known().await?.stored.as_ref().map_or(0, |c| c.version);
         let plugin = self
             .plugins
             .summary(&self.plugin)
@@ -127,8 +213,7 @@ impl Widgets {
         if let Some(hit) = self.cached(site_key, &etag) {
             return Ok(hit);
         }
-        let stored = self.store.widget_config(&self.plugin).await?;
-        let config = stored.map_or_else(|| "{}".to_string(), |s| s.config.to_string());
+        let config = self.known().await?.text.clone();
         let ctx = RenderContext {
             site_key: site_key.to_string(),
             base_url: self.base_url.to_string(),
@@ -171,8 +256,7 @@ impl Widgets {
         &self,
         event: HookEvent,
     ) -> Result<Vec<WidgetAction>, WidgetError> {
-        let stored = self.store.widget_config(&self.plugin).await?;
-        let config = stored.map_or_else(|| "{}".to_string(), |s| s.config.to_string());
+        let config = self.known().await?.text.clone();
         Ok(self
             .plugins
             .on_visitor_event(&self.plugin, &config, event)

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::domain::events::{RealtimeEvent, Topic};
 use crate::domain::widget::{WidgetError, WidgetScript};
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
@@ -54,19 +53,15 @@ pub async fn put_config(
         .put_config(serde_json::Value::Object(body))
         .await?;
     tracing::info!(by = %caller.actor, version = config.version, "widget configuration stored");
-    // Open widgets on every node load the new rendering (the frame `widget_config`).
-    state.chat.bus().publish(
-        Topic::AllVisitors,
-        RealtimeEvent::WidgetChanged {
-            version: config.version,
-        },
-    );
     Ok(axum::Json(config.into()))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ScriptQuery {
     site: String,
+    /// The configuration version a `widget_config` frame named (the widget adds it when it reloads
+    /// itself). Text, so a mangled value is ignored rather than refused.
+    v: Option<String>,
 }
 
 /// `GET /widget.js?site=KEY`: the widget loader a site embeds. Public. Rendered by the widget plugin once
@@ -82,6 +77,10 @@ pub async fn script(
             "add ?site=SITE_KEY to the script URL",
         );
     };
+    if let Some(version) = query.v.as_deref().and_then(|v| v.parse().ok()) {
+        // The frame can reach a widget before this node heard of the change from the node that made it.
+        state.widgets.expect_version(version);
+    }
     let etag = match state.widgets.etag(&query.site).await {
         Ok(etag) => etag,
         Err(e) => return script_error(e),

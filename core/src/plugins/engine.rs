@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::plugins::limits::Limits;
 
@@ -18,6 +18,17 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// How many plugin calls may run at once; each holds one slot of the pooling allocator while it runs.
 /// Calls beyond it wait for a slot instead of failing.
 pub const CONCURRENT_CALLS: u32 = 32;
+
+/// Bytes of a slot's linear memory (and table) reset in place when its instance is dropped, rather than
+/// handed back to the kernel. A widget hook runs after every message: giving its pages back costs an
+/// `madvise` per call, with a TLB shoot-down on every core and page faults on the next call: about a
+/// third of the samples in the message-path benchmark (BENCHMARKS.md). With `PAGEMAP_SCAN` (Linux 6.7+)
+/// only the pages the call wrote are reset; elsewhere the low addresses are. Beyond this many bytes,
+/// pages go back as before. Either way the next call starts from the module's initial image.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+/// Slots kept warm for reuse, each keeping at most [`KEEP_RESIDENT_BYTES`] of linear memory resident:
+/// enough for the calls that run at once on a small server, and at most 16 MiB in all.
+const WARM_SLOTS: u32 = 8;
 
 /// Builds the engine: component model, epoch interruption, the pooling allocator sized for
 /// [`CONCURRENT_CALLS`] instances whose memories may reach the configured cap.
@@ -32,7 +43,11 @@ pub fn build(limits: &Limits) -> wasmtime::Result<Engine> {
         .max_tables_per_component(8)
         // One page more than the cap, so the limiter, not the pool, is what refuses growth past it, and
         // the failure is reported as a memory failure.
-        .max_memory_size(limits.memory_bytes.saturating_add(64 * 1024));
+        .max_memory_size(limits.memory_bytes.saturating_add(64 * 1024))
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(Enabled::Auto)
+        .max_unused_warm_slots(WARM_SLOTS);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
