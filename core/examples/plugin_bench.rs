@@ -10,8 +10,9 @@
 //!
 //! - `validate-config({})`: a fresh store, instantiation, and the smallest real export call.
 //! - `render({})`: a fresh store, instantiation, and the full widget render (what a cache miss costs).
-//! - `widget.js, cached`: `Widgets::script` for a site whose render is cached: the two SQLite lookups that
-//!   compute the entity tag and the cache hit. This is what a page view costs; it never runs the plugin.
+//! - `widget.js, cached`: `Widgets::script` for a site whose render is cached: the SQLite lookup of the
+//!   site and the configuration version kept in memory make the entity tag, then the cache hit. This is
+//!   what a page view costs; it never runs the plugin.
 #![allow(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
 use std::future::Future;
