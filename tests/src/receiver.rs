@@ -103,6 +103,19 @@ impl Receiver {
         created
     }
 
+    /// Waits until the endpoint's delivery log lists a delivered event, and answers the log of delivered
+    /// ones. The receiver sees a request before the server has recorded its answer, so a test that read
+    /// the log as soon as a request arrived could find it still pending.
+    pub async fn delivered_log(&self, api: &Api, endpoint: &str, wait: Duration) -> Value {
+        let path = format!("/api/v1/webhooks/{endpoint}/deliveries?state=delivered");
+        wait_until("the log shows the delivery", wait, || {
+            let (api, path) = (api.clone(), path.clone());
+            async move { !api.get(&path).await.unwrap().as_array().unwrap().is_empty() }
+        })
+        .await;
+        api.get(&path).await.unwrap()
+    }
+
     /// The endpoint's secret, as shown once when it was created.
     pub fn set_secret(&self, secret: &str) {
         *lock(&self.shared.secret) = Some(secret.to_string());

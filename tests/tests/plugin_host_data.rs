@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use natter_tests::receiver::Receiver;
-use natter_tests::{Api, DataDir, TestServer, repo_root, wait_until};
+use natter_tests::{Api, DataDir, TestServer, repo_root};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -132,16 +132,8 @@ async fn a_plugin_reads_a_conversation_and_queues_a_signed_delivery_of_it() {
         "data exactly as the plugin gave it"
     );
 
-    // It is in the endpoint's delivery log like the platform's events. The receiver can see the request
-    // before the server has recorded its answer, so wait for the log to say so.
-    let deliveries = format!("/api/v1/webhooks/{webhook}/deliveries?state=delivered");
-    wait_until("the log shows the delivery", WAIT, || {
-        let api = api.clone();
-        let path = deliveries.clone();
-        async move { !api.get(&path).await.unwrap().as_array().unwrap().is_empty() }
-    })
-    .await;
-    let log = api.get(&deliveries).await.unwrap();
+    // It is in the endpoint's delivery log like the platform's events.
+    let log = receiver.delivered_log(&api, webhook, WAIT).await;
     let entry = log
         .as_array()
         .unwrap()

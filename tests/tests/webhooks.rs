@@ -311,15 +311,7 @@ async fn a_delivery_can_be_redelivered_by_hand_with_the_same_id() {
     let got = receiver
         .wait_for("conversation.started", DELIVERY_WAIT, |r| r.len() == 1)
         .await;
-    // The receiver can see the request before the server has recorded its answer.
-    let delivered = format!("/api/v1/webhooks/{id}/deliveries?state=delivered");
-    wait_until("the log shows the delivery", DELIVERY_WAIT, || {
-        let api = api.clone();
-        let path = delivered.clone();
-        async move { !api.get(&path).await.unwrap().as_array().unwrap().is_empty() }
-    })
-    .await;
-    let log = api.get(&delivered).await.unwrap();
+    let log = receiver.delivered_log(&api, id, DELIVERY_WAIT).await;
     let delivery = log[0]["id"].as_str().unwrap();
     assert_eq!(log[0]["event_id"], got[0].id.as_str());
 

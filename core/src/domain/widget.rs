@@ -210,6 +210,16 @@ impl Widgets {
     /// `widget.js` for a site: from the cache when the entity tag still matches, else rendered once.
     pub async fn script(&self, site_key: &str) -> Result<WidgetScript, WidgetError> {
         let etag = self.etag(site_key).await?;
+        self.script_tagged(site_key, etag).await
+    }
+
+    /// [`Self::script`] for a caller that already asked [`Self::etag`] (to answer a conditional request),
+    /// so the site is not looked up twice.
+    pub async fn script_tagged(
+        &self,
+        site_key: &str,
+        etag: String,
+    ) -> Result<WidgetScript, WidgetError> {
         if let Some(hit) = self.cached(site_key, &etag) {
             return Ok(hit);
         }

@@ -92,7 +92,7 @@ pub async fn script(
     if not_modified {
         return (StatusCode::NOT_MODIFIED, cache_headers(&etag)).into_response();
     }
-    match state.widgets.script(&query.site).await {
+    match state.widgets.script_tagged(&query.site, etag).await {
         Ok(rendered) if accepts_brotli(&headers) => {
             match state.precompressed.brotli(&query.site, &rendered).await {
                 Ok(bytes) => (
