@@ -32,6 +32,12 @@ pub mod widget {
         fn render(config: &str, ctx: RenderContext) -> Result<Rendered, String>;
 
         /// Reacts to a visitor event; the default does nothing.
+        ///
+        /// The host calls it after every visitor event, messages included, unless the configuration
+        /// schema narrows that with a top-level `"x-natter-hook-events"` list of the events' WIT names
+        /// (`connected`, `conversation-started`, `message-created`, `conversation-closed`). Each call is
+        /// a fresh instance, so a plugin that acts on one kind should list it. An unknown name refuses
+        /// the plugin at load.
         fn on_visitor_event(config: &str, event: VisitorEvent) -> Result<Vec<Action>, String> {
             let _ = (config, event);
             Ok(Vec::new())

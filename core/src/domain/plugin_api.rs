@@ -8,9 +8,9 @@ mod types;
 
 pub use error::{FailureKind, PluginError};
 pub use types::{
-    CobrowseAsset, FieldError, HookEvent, HookEventKind, HookVisitor, HttpMethod, Manifest,
-    PlatformEvent, PluginKind, RenderContext, Rendered, RouteCaller, RouteRefusal, RouteRequest,
-    RouteResponse, WidgetAction,
+    CobrowseAsset, FieldError, HOOK_EVENTS_KEYWORD, HookEvent, HookEventKind, HookEventType,
+    HookSubscription, HookVisitor, HttpMethod, Manifest, PlatformEvent, PluginKind, RenderContext,
+    Rendered, RouteCaller, RouteRefusal, RouteRequest, RouteResponse, WidgetAction,
 };
 
 use std::sync::Arc;
@@ -27,6 +27,8 @@ pub struct PluginSummary {
     pub generation: u64,
     /// The configuration schema (JSON), read once at load.
     pub config_schema: Arc<str>,
+    /// The visitor events a widget plugin's hook takes, read from its schema at load.
+    pub hooks: HookSubscription,
 }
 
 /// The calls the domain makes into plugins, by plugin name. Every call runs under the host's limits;

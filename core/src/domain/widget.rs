@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::bus::Bus;
 use crate::domain::events::{Cache, RealtimeEvent, Topic};
 use crate::domain::plugin_api::{
-    FieldError, HookEvent, PluginError, Plugins, RenderContext, WidgetAction,
+    FieldError, HookEvent, HookEventType, PluginError, Plugins, RenderContext, WidgetAction,
 };
 use crate::store::{Store, StoreError};
 
@@ -259,6 +259,14 @@ impl Widgets {
         };
         let (rendered, _) = self.plugins.render(&self.plugin, &text, &ctx).await?;
         Ok(rendered.script.into())
+    }
+
+    /// Whether the widget plugin's hook takes events of this kind (its schema's
+    /// [`HOOK_EVENTS_KEYWORD`](crate::domain::plugin_api::HOOK_EVENTS_KEYWORD)). No plugin, no hook.
+    pub fn hook_wants(&self, kind: HookEventType) -> bool {
+        self.plugins
+            .summary(&self.plugin)
+            .is_some_and(|plugin| plugin.hooks.wants(kind))
     }
 
     /// Runs the widget plugin's hook for a visitor event with the stored configuration.

@@ -11,7 +11,9 @@ use crate::domain::DomainError;
 use crate::domain::chat::{Chat, ChatEvent, ChatObserver};
 use crate::domain::ids::{ConversationId, SiteId, VisitorId};
 use crate::domain::model::{Conversation, ConversationStatus, PageInfo};
-use crate::domain::plugin_api::{HookEvent, HookEventKind, HookVisitor, WidgetAction};
+use crate::domain::plugin_api::{
+    HookEvent, HookEventKind, HookEventType, HookVisitor, WidgetAction,
+};
 use crate::domain::widget::Widgets;
 
 pub struct WidgetHooks {
@@ -36,6 +38,11 @@ impl WidgetHooks {
 
 impl ChatObserver for WidgetHooks {
     fn chat_event(&self, event: ChatEvent) {
+        // Decided before anything is read or spawned: most events are messages, and a plugin that
+        // does not take them costs them nothing.
+        if !self.widgets.hook_wants(event_type(&event)) {
+            return;
+        }
         let widgets = self.widgets.clone();
         let chat = self.chat.clone();
         let site_keys = self.site_keys.clone();
@@ -44,6 +51,15 @@ impl ChatObserver for WidgetHooks {
                 tracing::warn!(error = %e, "widget hook failed");
             }
         });
+    }
+}
+
+fn event_type(event: &ChatEvent) -> HookEventType {
+    match event {
+        ChatEvent::VisitorConnected { .. } => HookEventType::Connected,
+        ChatEvent::ConversationStarted(_) => HookEventType::ConversationStarted,
+        ChatEvent::MessageCreated(..) => HookEventType::MessageCreated,
+        ChatEvent::ConversationClosed(_) => HookEventType::ConversationClosed,
     }
 }
 

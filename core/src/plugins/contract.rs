@@ -18,6 +18,7 @@ impl Plugins for PluginHost {
             digest: plugin.digest_shared(),
             generation: plugin.generation(),
             config_schema: plugin.config_schema_shared(),
+            hooks: plugin.hooks().clone(),
         })
     }
 

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wasmtime::{Engine, Store};
 
-use crate::domain::plugin_api::{FailureKind, PluginError};
+use crate::domain::plugin_api::{FailureKind, HookSubscription, PluginError};
 use crate::domain::webhook_events::EventType;
 use crate::plugins::call::{self, CallState};
 use crate::plugins::capabilities::{Capability, DisabledRecord, Grants, PluginData};
@@ -156,6 +156,8 @@ pub struct Loaded {
     generation: u64,
     granted: BTreeSet<Capability>,
     schema: Arc<str>,
+    /// The visitor events a widget plugin's hook takes ([`HookSubscription::from_schema`]).
+    hooks: HookSubscription,
     adapter: Adapter,
     health: Health,
     /// An integration plugin's checked routes; empty for other kinds.
@@ -197,6 +199,10 @@ impl Loaded {
 
     pub(crate) fn config_schema_shared(&self) -> Arc<str> {
         self.schema.clone()
+    }
+
+    pub fn hooks(&self) -> &HookSubscription {
+        &self.hooks
     }
 
     /// The REST routes an integration plugin serves.

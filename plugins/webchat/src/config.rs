@@ -292,6 +292,9 @@ pub fn schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "natter:plugin/webchat/config",
         "title": "WebChat widget",
+        // The host calls `on-visitor-event` only for these (see `on_visitor_event` in lib.rs): not after
+        // every message.
+        "x-natter-hook-events": ["conversation-started"],
         "type": "object",
         "additionalProperties": false,
         "properties": {

@@ -97,6 +97,13 @@ mod tests {
         )
         .expect("ok");
         assert_eq!(actions, [Action::SystemMessage("Back soon".to_owned())]);
+        // The host calls the hook only for what the schema lists: the one kind the hook acts on.
+        let schema: serde_json::Value =
+            serde_json::from_str(&<WebChat as Plugin>::config_schema()).expect("schema");
+        assert_eq!(
+            schema["x-natter-hook-events"],
+            serde_json::json!(["conversation-started"])
+        );
         assert!(
             WebChat::on_visitor_event("{}", started(0))
                 .expect("ok")

@@ -80,6 +80,91 @@ pub enum HookEventKind {
     ConversationClosed(String),
 }
 
+/// The kinds of visitor event, without their data: what a widget plugin subscribes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HookEventType {
+    Connected,
+    ConversationStarted,
+    MessageCreated,
+    ConversationClosed,
+}
+
+impl HookEventType {
+    pub const ALL: [HookEventType; 4] = [
+        HookEventType::Connected,
+        HookEventType::ConversationStarted,
+        HookEventType::MessageCreated,
+        HookEventType::ConversationClosed,
+    ];
+
+    /// The name in a schema's [`HOOK_EVENTS_KEYWORD`] list: the WIT case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEventType::Connected => "connected",
+            HookEventType::ConversationStarted => "conversation-started",
+            HookEventType::MessageCreated => "message-created",
+            HookEventType::ConversationClosed => "conversation-closed",
+        }
+    }
+}
+
+/// The top-level keyword of a widget plugin's configuration schema that lists the visitor events its
+/// `on-visitor-event` hook takes (`["conversation-started"]`). The hook runs after every message unless
+/// the plugin narrows it: an instance per message costs more than the rest of the message path, and a
+/// plugin that acts on one kind of event need not pay it for the others. The WIT 0.1 manifest has no field
+/// for it, and the schema is the plugin's metadata the host already reads once at load.
+pub const HOOK_EVENTS_KEYWORD: &str = "x-natter-hook-events";
+
+/// Which visitor events reach a widget plugin's hook.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HookSubscription {
+    /// Every event: a schema without the keyword.
+    #[default]
+    All,
+    Only(std::collections::BTreeSet<HookEventType>),
+}
+
+impl HookSubscription {
+    /// Reads [`HOOK_EVENTS_KEYWORD`] from a configuration schema. A value that is not a list of known
+    /// event names is refused, naming what is wrong, as an integration's unknown event type is.
+    pub fn from_schema(schema: &serde_json::Value) -> Result<Self, String> {
+        let Some(value) = schema.get(HOOK_EVENTS_KEYWORD) else {
+            return Ok(HookSubscription::All);
+        };
+        let known = || {
+            HookEventType::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let names = value
+            .as_array()
+            .ok_or_else(|| format!("{HOOK_EVENTS_KEYWORD} must be a list of event names"))?;
+        let mut only = std::collections::BTreeSet::new();
+        for name in names {
+            let kind = name
+                .as_str()
+                .and_then(|name| HookEventType::ALL.into_iter().find(|k| k.as_str() == name))
+                .ok_or_else(|| {
+                    format!(
+                        "{HOOK_EVENTS_KEYWORD} names an unknown event {name} (known: {})",
+                        known()
+                    )
+                })?;
+            only.insert(kind);
+        }
+        Ok(HookSubscription::Only(only))
+    }
+
+    pub fn wants(&self, kind: HookEventType) -> bool {
+        match self {
+            HookSubscription::All => true,
+            HookSubscription::Only(kinds) => kinds.contains(&kind),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookEvent {
     pub visitor: HookVisitor,
@@ -198,5 +283,46 @@ impl PlatformEvent {
 
     pub(crate) fn size(&self) -> usize {
         self.id.len() + self.event_type.len() + self.timestamp.len() + self.data.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{HookEventType, HookSubscription};
+
+    #[test]
+    fn a_schema_narrows_the_hook_to_the_events_it_lists() {
+        assert_eq!(
+            HookSubscription::from_schema(&json!({"type": "object"})),
+            Ok(HookSubscription::All)
+        );
+        let only = HookSubscription::from_schema(
+            &json!({"x-natter-hook-events": ["conversation-started", "connected"]}),
+        )
+        .expect("known names");
+        assert!(only.wants(HookEventType::ConversationStarted));
+        assert!(only.wants(HookEventType::Connected));
+        assert!(!only.wants(HookEventType::MessageCreated));
+        assert!(!only.wants(HookEventType::ConversationClosed));
+        let none = HookSubscription::from_schema(&json!({"x-natter-hook-events": []})).expect("ok");
+        assert!(HookEventType::ALL.iter().all(|k| !none.wants(*k)));
+    }
+
+    #[test]
+    fn an_unknown_event_or_a_value_that_is_not_a_list_is_refused_by_name() {
+        let unknown =
+            HookSubscription::from_schema(&json!({"x-natter-hook-events": ["message-edited"]}))
+                .expect_err("unknown");
+        assert!(unknown.contains("\"message-edited\""), "{unknown}");
+        assert!(
+            unknown.contains("conversation-started"),
+            "lists the known: {unknown}"
+        );
+        let not_a_list =
+            HookSubscription::from_schema(&json!({"x-natter-hook-events": "message-created"}))
+                .expect_err("not a list");
+        assert!(not_a_list.contains("must be a list"), "{not_a_list}");
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::domain::plugin_api::PluginError;
+use crate::domain::plugin_api::{HookSubscription, PluginError};
 use crate::domain::webhook_events::EventType;
 use crate::plugins::api_version::{self, InterfaceName};
 use crate::plugins::call::{self, CallState};
@@ -158,9 +158,11 @@ pub(crate) fn load_component(
             (check_routes(&manifest.name, registration)?, events)
         }
     };
-    if serde_json::from_str::<serde_json::Value>(&schema).is_err() {
+    let Ok(schema_doc) = serde_json::from_str::<serde_json::Value>(&schema) else {
         return Err(PluginError::invalid(hint, "config-schema() is not JSON"));
-    }
+    };
+    let hooks = HookSubscription::from_schema(&schema_doc)
+        .map_err(|reason| PluginError::invalid(hint, format!("config-schema(): {reason}")))?;
     let granted = grants.effective(&manifest.name, &manifest.capabilities);
     for asked in &manifest.capabilities {
         if !granted.iter().any(|c| c.as_str() == asked) {
@@ -174,6 +176,7 @@ pub(crate) fn load_component(
         source,
         granted,
         schema: schema.into(),
+        hooks,
         adapter,
         health: Health::default(),
         routes,
