@@ -110,8 +110,8 @@ impl HookEventType {
 
 /// The top-level keyword of a widget plugin's configuration schema that lists the visitor events its
 /// `on-visitor-event` hook takes (`["conversation-started"]`). The hook runs after every message unless
-/// the plugin narrows it: an instance per message costs more than the rest of the message path, and a
-/// plugin that acts on one kind of event need not pay it for the others. The WIT 0.1 manifest has no field
+/// the plugin narrows it: an instance per message was about a third of the message path's work (see
+/// BENCHMARKS.md), and a plugin that acts on one kind of event need not pay it for the others. The WIT 0.1 manifest has no field
 /// for it, and the schema is the plugin's metadata the host already reads once at load.
 pub const HOOK_EVENTS_KEYWORD: &str = "x-natter-hook-events";
 
