@@ -27,8 +27,6 @@ pub struct PluginSummary {
     pub generation: u64,
     /// The configuration schema (JSON), read once at load.
     pub config_schema: Arc<str>,
-    /// The visitor events a widget plugin's hook takes, read from its schema at load.
-    pub hooks: HookSubscription,
 }
 
 /// The calls the domain makes into plugins, by plugin name. Every call runs under the host's limits;
@@ -37,6 +35,11 @@ pub struct PluginSummary {
 pub trait Plugins: Send + Sync {
     /// The loaded plugin of that name, if any.
     fn summary(&self, name: &str) -> Option<PluginSummary>;
+
+    /// Whether the widget plugin `name` takes visitor events of this kind in its hook (its schema's
+    /// [`HOOK_EVENTS_KEYWORD`], read at load); `false` if no such plugin is loaded. Asked for every chat
+    /// event, so it copies nothing.
+    fn hook_wants(&self, name: &str, kind: HookEventType) -> bool;
 
     /// Checks a configuration document with the plugin's `validate-config` (any kind).
     async fn validate_config(

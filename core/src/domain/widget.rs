@@ -264,9 +264,7 @@ impl Widgets {
     /// Whether the widget plugin's hook takes events of this kind (its schema's
     /// [`HOOK_EVENTS_KEYWORD`](crate::domain::plugin_api::HOOK_EVENTS_KEYWORD)). No plugin, no hook.
     pub fn hook_wants(&self, kind: HookEventType) -> bool {
-        self.plugins
-            .summary(&self.plugin)
-            .is_some_and(|plugin| plugin.hooks.wants(kind))
+        self.plugins.hook_wants(&self.plugin, kind)
     }
 
     /// Runs the widget plugin's hook for a visitor event with the stored configuration.

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use crate::domain::plugin_api::{
-    CobrowseAsset, FieldError, HookEvent, PlatformEvent, PluginError, PluginSummary, Plugins,
-    RenderContext, Rendered, RouteRefusal, RouteRequest, RouteResponse, WidgetAction,
+    CobrowseAsset, FieldError, HookEvent, HookEventType, PlatformEvent, PluginError, PluginSummary,
+    Plugins, RenderContext, Rendered, RouteRefusal, RouteRequest, RouteResponse, WidgetAction,
 };
 use crate::plugins::PluginHost;
 
@@ -18,8 +18,12 @@ impl Plugins for PluginHost {
             digest: plugin.digest_shared(),
             generation: plugin.generation(),
             config_schema: plugin.config_schema_shared(),
-            hooks: plugin.hooks().clone(),
         })
+    }
+
+    fn hook_wants(&self, name: &str, kind: HookEventType) -> bool {
+        self.get(name)
+            .is_some_and(|plugin| plugin.hooks().wants(kind))
     }
 
     async fn validate_config(
