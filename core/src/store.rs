@@ -6,6 +6,7 @@ pub mod agent_sync;
 pub mod agents;
 mod append_batch;
 mod audit;
+mod checkpoint;
 mod cobrowse;
 mod conversations;
 mod convert;
@@ -34,6 +35,7 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, Statement, TransactionTrait,
@@ -82,12 +84,15 @@ pub struct Store {
     plugin_events: Arc<Notify>,
     /// Message appends, committed in batches by one writer task.
     group: Arc<group_commit::GroupCommit>,
+    /// Told after every commit on SQLite, so the WAL is checkpointed off the commit path.
+    checkpoint: Option<checkpoint::Checkpointer>,
 }
 
 /// A write transaction holding the write lock until it commits or is dropped.
 pub(crate) struct WriteTx<'a> {
     pub(crate) tx: DatabaseTransaction,
     _guard: MutexGuard<'a, ()>,
+    checkpoint: Option<&'a checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -97,19 +102,23 @@ impl Store {
         options
             .max_connections(8)
             .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // Set on every pooled connection as it opens: most of these are per connection, and a
+            // PRAGMA run once after connecting reaches only the one connection that ran it.
+            .map_sqlx_sqlite_opts(|sqlite| {
+                sqlite
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // A batch is on disk before its acks go out.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5))
+                    // Statement journals (for multi-row writes) in memory rather than temp files.
+                    .pragma("temp_store", "MEMORY")
+                    .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
+            });
         let db = Database::connect(options).await?;
-        if db.get_database_backend() == DbBackend::Sqlite {
-            for pragma in [
-                "PRAGMA journal_mode = WAL",
-                "PRAGMA synchronous = FULL",
-                "PRAGMA foreign_keys = ON",
-                "PRAGMA busy_timeout = 5000",
-            ] {
-                db.execute(Statement::from_string(DbBackend::Sqlite, pragma))
-                    .await?;
-            }
-        }
+        let checkpoint = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| checkpoint::Checkpointer::spawn(db.clone()));
         Ok(Self {
             db,
             write_lock: Arc::new(Mutex::new(())),
@@ -118,6 +127,7 @@ impl Store {
             mail_signal: Arc::new(Notify::new()),
             plugin_events: Arc::new(Notify::new()),
             group: Arc::default(),
+            checkpoint,
         })
     }
 
@@ -171,13 +181,27 @@ impl Store {
     pub(crate) async fn write(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.write_lock.lock().await;
         let tx = self.db.begin().await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            checkpoint: self.checkpoint.as_ref(),
+        })
+    }
+
+    /// Something was committed: on SQLite, the checkpointer copies it into the database file soon.
+    pub(crate) fn committed(&self) {
+        if let Some(checkpoint) = &self.checkpoint {
+            checkpoint.committed();
+        }
     }
 }
 
 impl WriteTx<'_> {
     pub(crate) async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
+        if let Some(checkpoint) = self.checkpoint {
+            checkpoint.committed();
+        }
         Ok(())
     }
 }

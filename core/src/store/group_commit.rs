@@ -87,6 +87,7 @@ async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
             let _guard = store.write_lock.lock().await;
             write_batch(&store, &appends).await
         };
+        store.committed();
         if results
             .iter()
             .any(|r| matches!(r, Ok(Some(o)) if !o.duplicate))
