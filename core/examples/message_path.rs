@@ -13,6 +13,8 @@
 //!   Figures: ack p50/p99 (send → `ack` at the visitor) and visitor→agent p50/p99 (send → `message`
 //!   at the agent). The same clients run against a bare tokio-tungstenite relay built in here
 //!   (hello → welcome, message → ack + forward to the agent) in the same run.
+//!
+//! Every socket has Nagle's algorithm off: the clients' (as browsers do), the relay's and Natter's.
 #![allow(
     clippy::unwrap_used,
     clippy::print_stdout,
@@ -104,7 +106,7 @@ async fn open_visitor(target: &Target) -> Socket {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
         target.visitor_url.as_str(),
         Some(client_config()),
-        false,
+        true,
     )
     .await
     .unwrap();
@@ -197,7 +199,7 @@ async fn latency(target: &Target) -> Samples {
             .insert("cookie", cookie.parse().unwrap());
     }
     let (mut agent, _) =
-        tokio_tungstenite::connect_async_with_config(request, Some(client_config()), false)
+        tokio_tungstenite::connect_async_with_config(request, Some(client_config()), true)
             .await
             .unwrap();
     let hello = json!({"type": "hello", "v": 1, "resume": []});
@@ -292,6 +294,8 @@ async fn relay() -> (String, oneshot::Sender<()>) {
                 accepted = listener.accept() => accepted.unwrap(),
                 _ = &mut stopped => return,
             };
+            // As Natter does: every frame goes out as it is written.
+            tcp.set_nodelay(true).unwrap();
             let agents = agents.clone();
             tokio::spawn(async move {
                 let Ok(ws) =

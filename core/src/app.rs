@@ -4,7 +4,8 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use axum::serve::{ListenerExt, TapIo};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::throttle::RedisThrottle;
@@ -300,6 +301,19 @@ pub fn base_url(config: &Config, listener: &TcpListener) -> std::io::Result<Stri
     Ok(format!("http://{}", listener.local_addr()?))
 }
 
+/// Turns Nagle's algorithm off on every accepted connection. Chat frames are small and go out as
+/// they happen; with it on, a small frame written before the client acknowledged the one before (a
+/// visitor's `ack`, then its own `message`) is held back until the client's delayed ACK, up to 40 ms
+/// on Linux.
+fn without_nagle(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set_nodelay(tcp: &mut TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot turn Nagle's algorithm off for a connection");
+        }
+    }
+    listener.tap_io(set_nodelay as fn(&mut TcpStream))
+}
+
 /// Serves on `listener` until `shutdown` resolves, then closes sockets and finishes in-flight
 /// requests (up to `server.shutdown_grace_seconds`).
 pub async fn serve(
@@ -363,7 +377,7 @@ pub async fn serve(
     let stop_signal = stopped.clone();
     // The peer address is what sign-in throttling counts per client.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(without_nagle(listener), app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: closing sockets, finishing requests");
         sockets.cancel();
@@ -403,4 +417,22 @@ pub async fn serve(
     store.close().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use axum::serve::Listener;
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_frames_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut listener = super::without_nagle(listener);
+        let _client = TcpStream::connect(address).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY is on");
+    }
 }
