@@ -46,7 +46,9 @@ fi
 echo "== cargo test (SQLite)"
 cargo test --workspace --locked
 echo "== the served OpenAPI against the server: schemathesis (PyPI, pinned, in a venv)"
-./scripts/schemathesis.sh
+# The binary `cargo test` just built for core's own end-to-end tests: building `natter` alone would
+# unify dependency features differently and build many of them a second time.
+NATTER_BIN="$CARGO_TARGET_DIR/debug/natter" ./scripts/schemathesis.sh
 echo "== plugin crates' unit tests, on the host"
 CARGO_TARGET_DIR="$HOME/.cache/natter/plugins-host-target" \
   cargo test --manifest-path plugins/Cargo.toml --workspace --locked
