@@ -13,7 +13,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::{WAIT, repo_root, wait_until};
+use crate::{WAIT, repo_root};
 
 /// The tools the browser tests need, found on `PATH`.
 pub struct Tools {
@@ -66,37 +66,28 @@ pub struct Chromedriver {
 
 impl Chromedriver {
     pub async fn start(tools: &Tools) -> Result<Self> {
-        let port = free_port()?;
-        let child = Command::new(&tools.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot start chromedriver")?;
-        let url = format!("http://127.0.0.1:{port}");
-        let status = format!("{url}/status");
-        let http = reqwest::Client::new();
-        wait_until("chromedriver answers /status", WAIT, || {
-            let http = http.clone();
-            let status = status.clone();
-            async move {
-                match http.get(&status).send().await {
-                    Ok(r) => r
-                        .json::<Value>()
-                        .await
-                        .is_ok_and(|v| v["value"]["ready"] == true),
-                    Err(_) => false,
-                }
+        // The port is free when picked, but another test may bind it before chromedriver does; a
+        // chromedriver that cannot bind its port exits, and is started again on another one.
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut child = Command::new(&tools.chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .context("cannot start chromedriver")?;
+            let url = format!("http://127.0.0.1:{port}");
+            if answers_status(&url, &mut child).await? {
+                return Ok(Self {
+                    url,
+                    chromium: tools.chromium.clone(),
+                    child,
+                });
             }
-        })
-        .await;
-        Ok(Self {
-            url,
-            chromium: tools.chromium.clone(),
-            child,
-        })
+        }
+        bail!("chromedriver exited at start three times (ports taken?)")
     }
 
     /// A new browser context: its own Chromium with a fresh profile (no shared cookies or storage).
@@ -377,4 +368,27 @@ impl Drop for HostPage {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+/// Whether the chromedriver at `url` became ready: `false` if it exited first, an error if it did
+/// neither within [`WAIT`].
+async fn answers_status(url: &str, child: &mut Child) -> Result<bool> {
+    let http = reqwest::Client::new();
+    let status = format!("{url}/status");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if child.try_wait()?.is_some() {
+            return Ok(false);
+        }
+        if let Ok(response) = http.get(&status).send().await
+            && response
+                .json::<Value>()
+                .await
+                .is_ok_and(|v| v["value"]["ready"] == true)
+        {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    bail!("chromedriver did not answer {status} within {WAIT:?}")
 }

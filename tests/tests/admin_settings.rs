@@ -573,12 +573,11 @@ async fn an_admin_adds_an_agent_who_sees_no_admin_pages_until_made_admin() {
     let driver = Chromedriver::start(&tools).await.unwrap();
     let admin = admin_on(&server, &driver, &artifacts, "agents").await;
 
-    // Add Bob as a plain agent with a password, from the form. The header's signed-in name is
-    // `agent-name` too (the console's own test id), so the form's field is found inside the form.
+    // Add Bob as a plain agent with a password, from the form.
     type_into(
         &admin,
         "the name field",
-        "[data-testid=agent-form] [data-testid=agent-name]",
+        "[data-testid=agent-form-name]",
         "Bob",
     )
     .await;

@@ -26,7 +26,7 @@ export async function render(main, ctx) {
 
 function createForm(page) {
   const { ctx } = page;
-  const name = field(ctx, "agent-name", "Name", h(ctx, "input", { type: "text", required: "", maxlength: "100", autocomplete: "off", "data-testid": "agent-name" }));
+  const name = field(ctx, "agent-name", "Name", h(ctx, "input", { type: "text", required: "", maxlength: "100", autocomplete: "off", "data-testid": "agent-form-name" }));
   const email = field(ctx, "agent-email", "Email", h(ctx, "input", { type: "email", required: "", autocomplete: "off", "data-testid": "agent-email" }));
   const password = field(ctx, "agent-password", "Password", h(ctx, "input", { type: "password", required: "", minlength: "10", autocomplete: "new-password", "data-testid": "agent-password" }),
     "At least 10 characters. Tell it to them; they can sign in at once.");
