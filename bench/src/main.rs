@@ -140,7 +140,10 @@ async fn main() -> anyhow::Result<()> {
             let sockets = visitors + talkers + agents + 200;
             // The client's sockets and, in the children that inherit it, the server's.
             let limit = limits::raise_open_files(2 * sockets as u64 + 1024);
-            let sources = Arc::new(Sources::for_sockets(sockets));
+            // Closed sockets of the first run wait out TIME_WAIT and keep their source ports, so
+            // the second run needs ports of its own.
+            let runs = if target == Which::Both { 2 } else { 1 };
+            let sources = Arc::new(Sources::for_sockets(runs * sockets));
             eprintln!(
                 "open-file limit {limit}; {} source addresses",
                 sources.count()
