@@ -92,7 +92,7 @@ pub struct Store {
 pub(crate) struct WriteTx<'a> {
     pub(crate) tx: DatabaseTransaction,
     _guard: MutexGuard<'a, ()>,
-    checkpoint: Option<&'a checkpoint::Checkpointer>,
+    store: &'a Store,
 }
 
 impl Store {
@@ -184,7 +184,7 @@ impl Store {
         Ok(WriteTx {
             tx,
             _guard: guard,
-            checkpoint: self.checkpoint.as_ref(),
+            store: self,
         })
     }
 
@@ -199,9 +199,7 @@ impl Store {
 impl WriteTx<'_> {
     pub(crate) async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
-        if let Some(checkpoint) = self.checkpoint {
-            checkpoint.committed();
-        }
+        self.store.committed();
         Ok(())
     }
 }
