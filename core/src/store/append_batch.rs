@@ -18,14 +18,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use crate::domain::ids::MessageId;
 use crate::domain::model::{AuthorKind, ConversationStatus};
 use crate::domain::webhook_events::DomainEvent;
-use crate::store::conversations::{AppendOutcome, message_conversation};
+use crate::store::conversations::AppendOutcome;
 use crate::store::counters::{self, Counter};
 use crate::store::entities::{conversation, message};
 use crate::store::group_commit::{Append, AppendTo, Appended, in_savepoint};
@@ -91,17 +91,21 @@ impl Found {
                 }
             }
         }
+        // Every conversation of these visitors, newest first: the first open one per visitor is the
+        // one the general path would pick, and all of them are where a resent client id may be.
         let mut open_of_visitor = HashMap::new();
+        let mut visitor_of_conversation = HashMap::new();
         if !visitors.is_empty() {
-            // Newest first, so the first seen per visitor is the one the general path would pick.
-            let open = conversation::Entity::find()
-                .filter(conversation::Column::VisitorId.is_in(visitors.clone()))
-                .filter(conversation::Column::Status.eq(ConversationStatus::Open.as_str()))
+            let rows = conversation::Entity::find()
+                .filter(conversation::Column::VisitorId.is_in(visitors))
                 .order_by_desc(conversation::Column::CreatedAt)
                 .all(tx)
                 .await?;
-            for row in open {
-                open_of_visitor.entry(row.visitor_id).or_insert(row);
+            for row in rows {
+                visitor_of_conversation.insert(row.id, row.visitor_id);
+                if row.status == ConversationStatus::Open.as_str() {
+                    open_of_visitor.entry(row.visitor_id).or_insert(row);
+                }
             }
         }
         let mut by_id = HashMap::new();
@@ -113,19 +117,25 @@ impl Found {
             by_id.extend(rows.into_iter().map(|row| (row.id, row)));
         }
         let mut visitor_sent = HashSet::new();
-        if !visitor_client_ids.is_empty() {
+        if !visitor_client_ids.is_empty() && !visitor_of_conversation.is_empty() {
+            // By conversation id, not through a join on the visitor: the lookup then follows the
+            // (conversation, client id) index whatever the planner knows of the table, where a join
+            // was planned on PostgreSQL as a scan of every message.
             let rows: Vec<(Uuid, String)> = message::Entity::find()
-                .join(JoinType::InnerJoin, message_conversation())
-                .filter(conversation::Column::VisitorId.is_in(visitors))
+                .filter(
+                    message::Column::ConversationId.is_in(visitor_of_conversation.keys().copied()),
+                )
                 .filter(message::Column::ClientId.is_in(visitor_client_ids))
                 .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
                 .select_only()
-                .column(conversation::Column::VisitorId)
+                .column(message::Column::ConversationId)
                 .column(message::Column::ClientId)
                 .into_tuple()
                 .all(tx)
                 .await?;
-            visitor_sent.extend(rows);
+            visitor_sent.extend(rows.into_iter().filter_map(|(conversation, client_id)| {
+                Some((*visitor_of_conversation.get(&conversation)?, client_id))
+            }));
         }
         let mut conversation_has = HashSet::new();
         if !conversation_client_ids.is_empty() {

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
@@ -434,21 +434,25 @@ async fn open_of_visitor(
         .await?)
 }
 
-pub(super) fn message_conversation() -> RelationDef {
-    message::Entity::belongs_to(conversation::Entity)
-        .from(message::Column::ConversationId)
-        .to(conversation::Column::Id)
-        .into()
-}
-
+/// Two lookups by key rather than one join: the second follows the (conversation, client id) index
+/// whatever the planner knows of the table (PostgreSQL planned the join as a scan of every message).
 async fn visitor_message_by_client_id(
     db: &impl ConnectionTrait,
     visitor_id: VisitorId,
     client_id: &str,
 ) -> StoreResult<Option<message::Model>> {
-    Ok(message::Entity::find()
-        .join(JoinType::InnerJoin, message_conversation())
+    let conversations: Vec<uuid::Uuid> = conversation::Entity::find()
         .filter(conversation::Column::VisitorId.eq(visitor_id.0))
+        .select_only()
+        .column(conversation::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if conversations.is_empty() {
+        return Ok(None);
+    }
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.is_in(conversations))
         .filter(message::Column::ClientId.eq(client_id))
         .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
         .one(db)
