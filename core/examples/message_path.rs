@@ -11,8 +11,11 @@
 //! - **Latency at a fixed rate**: `RATE` messages per second spread over `CONVERSATIONS` visitor
 //!   sockets (each sends on its own timer) for `SECONDS`, one agent socket receiving every message.
 //!   Figures: ack p50/p99 (send → `ack` at the visitor) and visitor→agent p50/p99 (send → `message`
-//!   at the agent). The same clients run against a bare tokio-tungstenite relay built in here
-//!   (hello → welcome, message → ack + forward to the agent) in the same run.
+//!   at the agent). Before the timed part every socket sends one message at once, which opens its
+//!   conversation; those acks are reported apart (conversation opening, `CONVERSATIONS` at once), so
+//!   the timed part is the steady path of messages to open conversations. The same clients run
+//!   against a bare tokio-tungstenite relay built in here (hello → welcome, message → ack + forward
+//!   to the agent) in the same run.
 //!
 //! Every socket has Nagle's algorithm off: the clients' (as browsers do), the relay's and Natter's.
 #![allow(
@@ -62,9 +65,14 @@ struct Target {
 
 #[derive(Default)]
 struct Samples {
+    /// Acks of the first message of every socket, sent all at once: each opens a conversation.
+    opened: Vec<Duration>,
     ack: Vec<Duration>,
     delivered: Vec<Duration>,
 }
+
+/// Client ids of the opening messages, which the agent's count leaves out.
+const OPENING: &str = "open";
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     if samples.is_empty() {
@@ -211,6 +219,8 @@ async fn latency(target: &Target) -> Samples {
     for _ in 0..CONVERSATIONS {
         sockets.push(open_visitor(target).await);
     }
+    let opened = open_conversations(epoch, &mut sockets).await;
+    samples.lock().unwrap().opened = opened;
     let per_socket = RATE / CONVERSATIONS;
     let total = per_socket * CONVERSATIONS * SECONDS as usize;
     let agent_samples = samples.clone();
@@ -225,8 +235,10 @@ async fn latency(target: &Target) -> Samples {
             let Some(frame) = frame(&message) else {
                 continue;
             };
+            let client_id = frame["client_id"].as_str().unwrap_or_default();
             if frame["type"] == "message"
-                && let Some(elapsed) = frame["client_id"].as_str().and_then(|id| age(epoch, id))
+                && !client_id.starts_with(OPENING)
+                && let Some(elapsed) = age(epoch, client_id)
             {
                 got += 1;
                 agent_samples.lock().unwrap().delivered.push(elapsed);
@@ -280,6 +292,29 @@ async fn latency(target: &Target) -> Samples {
         .ok()
         .map(|m| m.into_inner().unwrap())
         .unwrap_or_default()
+}
+
+/// Every socket sends one message at once and waits for its ack: answers those acks' latencies.
+async fn open_conversations(epoch: Instant, sockets: &mut [Socket]) -> Vec<Duration> {
+    for (socket, ws) in sockets.iter_mut().enumerate() {
+        let id = format!("{OPENING}-{}", stamp(epoch, socket, 0));
+        let message = json!({"type": "message", "client_id": id, "body": id});
+        ws.send(WsMessage::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+    let mut opened = Vec::with_capacity(sockets.len());
+    for ws in sockets.iter_mut() {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Some(frame) = frame(&message)
+                && frame["type"] == "ack"
+            {
+                opened.extend(frame["client_id"].as_str().and_then(|id| age(epoch, id)));
+                break;
+            }
+        }
+    }
+    opened
 }
 
 /// The baseline: hello → welcome, message → ack to the sender + message to every agent.
@@ -492,6 +527,22 @@ async fn main() {
             .as_secs_f64()
             .max(f64::EPSILON);
     println!("\nvisitor→agent p99 natter / relay: {ratio:.2}x");
+    println!(
+        "\nconversation opening: the first message of {CONVERSATIONS} sockets at once, before the above\n"
+    );
+    println!("| | ack p50 | ack p99 | acked |");
+    println!("| --- | ---: | ---: | ---: |");
+    for (name, samples) in [
+        ("natter", &mut natter_latency),
+        ("bare relay", &mut relay_latency),
+    ] {
+        println!(
+            "| {name} | {} | {} | {} |",
+            ms(percentile(&mut samples.opened, 0.5)),
+            ms(percentile(&mut samples.opened, 0.99)),
+            samples.opened.len()
+        );
+    }
 
     let _ = relay_stop.send(());
     let _ = stop.send(());
