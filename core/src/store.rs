@@ -162,10 +162,22 @@ impl Store {
         self.outbox.clone()
     }
 
-    /// Wakes the delivery worker. A wake-up while it is busy is kept until it waits again.
+    /// Wakes the workers after a commit that wrote events. A wake-up while a worker is busy is
+    /// kept until it waits again.
     pub(crate) fn events_committed(&self) {
-        self.outbox.notify_one();
-        self.mail_signal.notify_one();
+        self.events_committed_queuing(outbox::QueuedWork::ALL);
+    }
+
+    /// [`Store::events_committed`] for a commit that knows what it queued: the delivery and mail
+    /// workers are woken only if it queued work for them. Integration plugins read the events
+    /// themselves, so their worker is always woken.
+    pub(crate) fn events_committed_queuing(&self, queued: outbox::QueuedWork) {
+        if queued.deliveries {
+            self.outbox.notify_one();
+        }
+        if queued.mails {
+            self.mail_signal.notify_one();
+        }
         self.plugin_events.notify_one();
     }
 

@@ -2,10 +2,17 @@
 //!
 //! The common append (a message into a conversation that is open, with a client id not seen before)
 //! is written with the others of its batch in a handful of statements: one read of the conversations,
-//! one of earlier client ids, one block of change and event positions, one update of the conversations
-//! and one insert each for the messages, the events and their deliveries. Every statement is a round
-//! trip to the database (to SQLite's worker thread, or over the network), and one writer runs batches
-//! one after another, so the count per batch, not per message, is what sets throughput.
+//! one block of change and event positions, one update of the conversations and one insert each for
+//! the messages, the events and their deliveries. Every statement is a round trip to the database
+//! (to SQLite's worker thread, or over the network), and one writer runs batches one after another,
+//! so the count per batch, not per message, is what sets throughput, and the time per batch is most
+//! of what a message waits for its ack.
+//!
+//! Whether a client id was sent before (a resend after a reconnect) is not read up front where the
+//! unique (conversation, client id) index can tell: the messages are inserted skipping what the index
+//! already holds, and a batch that skipped any is rolled back and written again with every earlier
+//! client id read first ([`ResendCheck`]). Resends are rare, so most batches save that read. Only a
+//! visitor's earlier conversations, which the index of the open one does not cover, are read.
 //!
 //! The rest (opening a conversation, answering one from the queue, a resend, a closed or unknown
 //! conversation) is rare: those appends are written one at a time by the general path, in arrival
@@ -15,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
+use sea_orm::sea_query::{CaseStatement, Expr, OnConflict, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -26,10 +33,30 @@ use crate::domain::ids::MessageId;
 use crate::domain::model::{AuthorKind, ConversationStatus};
 use crate::domain::webhook_events::DomainEvent;
 use crate::store::conversations::AppendOutcome;
-use crate::store::counters::{self, Counter};
+use crate::store::counters;
 use crate::store::entities::{conversation, message};
 use crate::store::group_commit::{Append, AppendTo, Appended, in_savepoint};
+use crate::store::outbox::QueuedWork;
 use crate::store::{Store, StoreError, StoreResult, convert};
+
+/// How a batch learns which client ids were stored before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResendCheck {
+    /// Read only what the unique (conversation, client id) index cannot tell; a batch whose insert
+    /// meets a stored client id comes to [`Batch::Resent`].
+    ByIndex,
+    /// Read every earlier client id first: a resend takes the general path, which answers it with
+    /// the stored message.
+    Read,
+}
+
+/// What writing a batch came to.
+pub(crate) enum Batch {
+    /// Every append's answer, in order, and the work the batch queued for the workers.
+    Written(Vec<Appended>, QueuedWork),
+    /// A client id was stored before: roll back and write the batch again with [`ResendCheck::Read`].
+    Resent,
+}
 
 /// Writes `appends` in `tx`, answering each in order. An error is the batch's (the caller rolls
 /// it back); an append's own failure (a closed conversation, say) is in its answer.
@@ -37,13 +64,17 @@ pub(crate) async fn write(
     store: &Store,
     tx: &DatabaseTransaction,
     appends: &[Append],
-) -> StoreResult<Vec<Appended>> {
-    let found = Found::read(tx, appends).await?;
+    check: ResendCheck,
+) -> StoreResult<Batch> {
+    let found = Found::read(tx, appends, check).await?;
     let common_to = found.classify(appends);
     let mut answers: Vec<Option<Appended>> = appends.iter().map(|_| None).collect();
+    // The general path does not say what it queued.
+    let mut queued = QueuedWork::default();
     for ((append, answer), common) in appends.iter().zip(answers.iter_mut()).zip(&common_to) {
         if common.is_none() {
             *answer = Some(in_savepoint(store, tx, append).await);
+            queued = QueuedWork::ALL;
         }
     }
     let common: Vec<(usize, &conversation::Model)> = common_to
@@ -51,14 +82,19 @@ pub(crate) async fn write(
         .enumerate()
         .filter_map(|(i, row)| Some((i, (*row)?)))
         .collect();
-    let outcomes = write_common(store, tx, appends, &common).await?;
+    let Some((outcomes, common_queued)) = write_common(store, tx, appends, &common, check).await?
+    else {
+        return Ok(Batch::Resent);
+    };
+    queued |= common_queued;
     for ((i, _), outcome) in common.iter().zip(outcomes) {
         answers[*i] = Some(Ok(Some(outcome)));
     }
-    answers
+    let answers = answers
         .into_iter()
         .map(|a| a.ok_or_else(|| StoreError::Corrupt("an append was not answered".into())))
-        .collect()
+        .collect::<StoreResult<_>>()?;
+    Ok(Batch::Written(answers, queued))
 }
 
 /// The rows the classification needs, read with one statement each.
@@ -67,14 +103,19 @@ struct Found {
     open_of_visitor: HashMap<Uuid, conversation::Model>,
     /// Conversations named by id.
     by_id: HashMap<Uuid, conversation::Model>,
-    /// (visitor, client id) of visitor messages already stored.
+    /// (visitor, client id) of visitor messages already stored (with [`ResendCheck::ByIndex`], only
+    /// those outside the visitor's open conversation).
     visitor_sent: HashSet<(Uuid, String)>,
-    /// (conversation, client id) of messages already stored.
+    /// (conversation, client id) of messages already stored (with [`ResendCheck::Read`] only).
     conversation_has: HashSet<(Uuid, String)>,
 }
 
 impl Found {
-    async fn read(tx: &DatabaseTransaction, appends: &[Append]) -> StoreResult<Self> {
+    async fn read(
+        tx: &DatabaseTransaction,
+        appends: &[Append],
+        check: ResendCheck,
+    ) -> StoreResult<Self> {
         let mut visitors = Vec::new();
         let mut ids = Vec::new();
         let mut visitor_client_ids = Vec::new();
@@ -116,6 +157,12 @@ impl Found {
                 .await?;
             by_id.extend(rows.into_iter().map(|row| (row.id, row)));
         }
+        if check == ResendCheck::ByIndex {
+            // The open conversation's own client ids are the index's to tell.
+            for open in open_of_visitor.values() {
+                visitor_of_conversation.remove(&open.id);
+            }
+        }
         let mut visitor_sent = HashSet::new();
         if !visitor_client_ids.is_empty() && !visitor_of_conversation.is_empty() {
             // By conversation id, not through a join on the visitor: the lookup then follows the
@@ -138,7 +185,7 @@ impl Found {
             }));
         }
         let mut conversation_has = HashSet::new();
-        if !conversation_client_ids.is_empty() {
+        if check == ResendCheck::Read && !conversation_client_ids.is_empty() {
             let rows: Vec<(Uuid, String)> = message::Entity::find()
                 .filter(message::Column::ConversationId.is_in(ids))
                 .filter(message::Column::ClientId.is_in(conversation_client_ids))
@@ -203,21 +250,24 @@ impl Found {
 
 /// Writes the common appends (`(index, conversation)`, in arrival order): their messages numbered
 /// after each conversation's last, each conversation moved in the change feed, and a
-/// `message.created` event each.
+/// `message.created` event each. `None` if, checking by index, a client id was already stored.
 async fn write_common(
     store: &Store,
     tx: &DatabaseTransaction,
     appends: &[Append],
     common: &[(usize, &conversation::Model)],
-) -> StoreResult<Vec<AppendOutcome>> {
+    check: ResendCheck,
+) -> StoreResult<Option<(Vec<AppendOutcome>, QueuedWork)>> {
     let Ok(count) = i64::try_from(common.len()) else {
         return Err(StoreError::Corrupt("too many appends at once".into()));
     };
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(Some((Vec::new(), QueuedWork::default())));
     }
-    // Each message moves its conversation in the change feed, as one written alone would.
-    let first_change = counters::take(tx, Counter::Changes, count).await? - count + 1;
+    // Each message moves its conversation in the change feed, as one written alone would, and
+    // has a `message.created` event.
+    let (last_change, last_event) = counters::take_changes_and_events(tx, count, count).await?;
+    let first_change = last_change - count + 1;
     let mut per_conversation: Vec<(Uuid, i64, i64)> = Vec::new();
     let mut changes = Vec::with_capacity(common.len());
     for ((_, row), change) in common.iter().zip(first_change..) {
@@ -270,9 +320,28 @@ async fn write_common(
         });
         rows.push(row.into_active_model().reset_all());
     }
-    message::Entity::insert_many(rows)
-        .exec_without_returning(tx)
-        .await?;
+    let insert = message::Entity::insert_many(rows);
+    match check {
+        ResendCheck::Read => {
+            insert.exec_without_returning(tx).await?;
+        }
+        ResendCheck::ByIndex => {
+            let inserted = insert
+                .on_conflict(
+                    OnConflict::columns([
+                        message::Column::ConversationId,
+                        message::Column::ClientId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(tx)
+                .await?;
+            if inserted != count.unsigned_abs() {
+                return Ok(None);
+            }
+        }
+    }
     let events: Vec<DomainEvent> = outcomes
         .iter()
         .map(|o| DomainEvent::MessageCreated {
@@ -285,8 +354,10 @@ async fn write_common(
         .zip(common)
         .map(|(event, (i, _))| (event, appends[*i].now))
         .collect();
-    store.append_events(tx, &dated).await?;
-    Ok(outcomes)
+    let queued = store
+        .append_numbered_events(tx, &dated, Some(last_event - count + 1))
+        .await?;
+    Ok(Some((outcomes, queued)))
 }
 
 /// One update for every conversation: `last_seq` up by its count of new messages, `change_seq` to

@@ -1,7 +1,9 @@
 //! The `counters` table: positions in the change feed and in event order, taken in blocks.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement,
+};
 
 use crate::store::entities::counter;
 use crate::store::{StoreError, StoreResult};
@@ -43,4 +45,49 @@ pub(crate) async fn take(db: &impl ConnectionTrait, counter: Counter, n: i64) ->
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("counter {} missing", counter.name())))?;
     Ok(row.try_get::<i64>("", "value")?)
+}
+
+/// [`take`] of `changes` positions in the change feed and `events` in event order, in one
+/// statement (one round trip). Answers the last position of each block.
+///
+/// The rows are locked changes first, then events, the order in which every other writer takes
+/// them one at a time: on PostgreSQL a plain `UPDATE … WHERE name IN (…)` locks in whatever order
+/// it finds the rows, and two nodes taking the two rows crosswise would deadlock. `ORDER BY … FOR
+/// UPDATE` locks in sorted order ("changes" < "events"). SQLite has one writer at a time.
+pub(crate) async fn take_changes_and_events(
+    db: &impl ConnectionTrait,
+    changes: i64,
+    events: i64,
+) -> StoreResult<(i64, i64)> {
+    let (c, e) = (Counter::Changes.name(), Counter::Events.name());
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "WITH locked AS (SELECT name FROM counters WHERE name IN ('{c}', '{e}') \
+             ORDER BY name FOR UPDATE) \
+             UPDATE counters SET value = counters.value + \
+             CASE counters.name WHEN '{c}' THEN $1 ELSE $2 END \
+             FROM locked WHERE counters.name = locked.name \
+             RETURNING counters.name, counters.value"
+        ),
+        _ => format!(
+            "UPDATE counters SET value = value + CASE name WHEN '{c}' THEN ? ELSE ? END \
+             WHERE name IN ('{c}', '{e}') RETURNING name, value"
+        ),
+    };
+    let statement = Statement::from_sql_and_values(backend, sql, [changes.into(), events.into()]);
+    let (mut last_change, mut last_event) = (None, None);
+    for row in db.query_all(statement).await? {
+        let name: String = row.try_get("", "name")?;
+        let value: i64 = row.try_get("", "value")?;
+        if name == c {
+            last_change = Some(value);
+        } else if name == e {
+            last_event = Some(value);
+        }
+    }
+    match (last_change, last_event) {
+        (Some(change), Some(event)) => Ok((change, event)),
+        _ => Err(StoreError::Corrupt(format!("counter {c} or {e} missing"))),
+    }
 }

@@ -12,7 +12,9 @@ use sea_orm::{DatabaseTransaction, DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::store::append_batch::{Batch, ResendCheck};
 use crate::store::conversations::{AppendOutcome, NewMessage};
+use crate::store::outbox::QueuedWork;
 use crate::store::{Store, StoreError, StoreResult, append_batch};
 
 /// The most appends one transaction takes: enough to share one sync among many sockets, few enough
@@ -83,7 +85,7 @@ async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
     while queued.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (appends, answers): (Vec<Append>, Vec<_>) =
             batch.drain(..).map(|q| (q.append, q.answer)).unzip();
-        let results = {
+        let (results, queued) = {
             let _guard = store.write_lock.lock().await;
             write_batch(&store, &appends).await
         };
@@ -92,7 +94,7 @@ async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
             .iter()
             .any(|r| matches!(r, Ok(Some(o)) if !o.duplicate))
         {
-            store.events_committed();
+            store.events_committed_queuing(queued);
         }
         for (answer, result) in answers.into_iter().zip(results) {
             let _ = answer.send(result);
@@ -100,16 +102,35 @@ async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
     }
 }
 
-/// Every append's result, all committed or (on a failed commit) all failed.
-async fn write_batch(store: &Store, appends: &[Append]) -> Vec<Appended> {
-    let set_wise = async {
+/// Every append's result, all committed or (on a failed commit) all failed, and the work they
+/// queued for the workers.
+async fn write_batch(store: &Store, appends: &[Append]) -> (Vec<Appended>, QueuedWork) {
+    let set_wise = async |check| {
         let tx = store.db.begin().await?;
-        let results = append_batch::write(store, &tx, appends).await?;
-        tx.commit().await?;
-        Ok::<_, StoreError>(results)
+        match append_batch::write(store, &tx, appends, check).await? {
+            Batch::Written(results, queued) => {
+                tx.commit().await?;
+                Ok::<_, StoreError>(Some((results, queued)))
+            }
+            Batch::Resent => {
+                tx.rollback().await?;
+                Ok(None)
+            }
+        }
     };
-    match set_wise.await {
-        Ok(results) => return results,
+    let written = match set_wise(ResendCheck::ByIndex).await {
+        Ok(None) => {
+            tracing::debug!(
+                appends = appends.len(),
+                "a batch holds a resent message; writing it again with every client id read first"
+            );
+            set_wise(ResendCheck::Read).await
+        }
+        other => other,
+    };
+    match written {
+        Ok(Some(written)) => return written,
+        Ok(None) => tracing::error!("a batch met a resend after reading every client id"),
         Err(e) => tracing::warn!(
             error = %e,
             appends = appends.len(),
@@ -125,7 +146,7 @@ async fn write_batch(store: &Store, appends: &[Append]) -> Vec<Appended> {
         tx.commit().await?;
         Ok::<_, StoreError>(results)
     };
-    match one_by_one.await {
+    let results = match one_by_one.await {
         Ok(results) => results,
         Err(e) => {
             tracing::error!(error = %e, "a batch of messages did not commit");
@@ -134,7 +155,8 @@ async fn write_batch(store: &Store, appends: &[Append]) -> Vec<Appended> {
                 .map(|_| Err(StoreError::Db(DbErr::Custom(format!("not committed: {e}")))))
                 .collect()
         }
-    }
+    };
+    (results, QueuedWork::ALL)
 }
 
 /// One append on its own, in a savepoint: a failing one leaves the others of its batch untouched.
@@ -379,6 +401,195 @@ mod tests {
                 .filter(|e| e.event_type == "conversation.assigned")
                 .count(),
             1
+        );
+    }
+
+    #[tokio::test]
+    async fn resends_in_a_later_batch_are_answered_with_the_stored_message() {
+        use crate::domain::model::AgentRole;
+        use crate::store::agents::NewAgent;
+
+        let (store, _dir) = sqlite_store().await;
+        let site = store.ensure_default_site().await.unwrap();
+        let now = Utc::now();
+        let agent = store
+            .create_agent(NewAgent {
+                external_id: None,
+                email: "a@example.com".into(),
+                name: "A".into(),
+                role: AgentRole::Agent,
+            })
+            .await
+            .unwrap();
+        let reply = |client_id: &str| NewMessage {
+            author_kind: AuthorKind::Agent,
+            author_id: Some(agent.id.0),
+            author_name: Some("A".into()),
+            body: format!("reply {client_id}"),
+            client_id: Some(client_id.to_string()),
+        };
+        let [a, b, c] = [VisitorId::new(), VisitorId::new(), VisitorId::new()];
+        for visitor in [a, b, c] {
+            store.touch_visitor(site.id, visitor, now).await.unwrap();
+        }
+        let a1 = store
+            .append_visitor_message(site.id, a, visitor_message(a, "a-1"), now)
+            .await
+            .unwrap();
+        let r1 = store
+            .append_message(a1.conversation.id, reply("r-1"), Some(agent.id), now)
+            .await
+            .unwrap()
+            .unwrap();
+        let b1 = store
+            .append_visitor_message(site.id, b, visitor_message(b, "b-1"), now)
+            .await
+            .unwrap();
+        // c's first message is in a conversation that was closed since; c has a new one now, so
+        // the open conversation's index alone cannot tell that "c-1" is a resend.
+        let c1 = store
+            .append_visitor_message(site.id, c, visitor_message(c, "c-1"), now)
+            .await
+            .unwrap();
+        store
+            .close_conversation(c1.conversation.id, now)
+            .await
+            .unwrap();
+        let c2 = store
+            .append_visitor_message(site.id, c, visitor_message(c, "c-2"), now)
+            .await
+            .unwrap();
+        assert!(c2.opened);
+
+        // Resends and new messages queued at once, so that they share batches.
+        let mut tasks = Vec::new();
+        for (visitor, client_id) in [(a, "a-1"), (b, "b-2"), (c, "c-1"), (a, "a-2"), (b, "b-1")] {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append_visitor_message(
+                        site.id,
+                        visitor,
+                        visitor_message(visitor, client_id),
+                        now,
+                    )
+                    .await
+                    .unwrap()
+            }));
+        }
+        for client_id in ["r-1", "r-2"] {
+            let store = store.clone();
+            let message = reply(client_id);
+            let conversation = a1.conversation.id;
+            tasks.push(tokio::spawn(async move {
+                store
+                    .append_message(conversation, message, Some(agent.id), now)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }));
+        }
+        let mut outcomes = std::collections::HashMap::new();
+        for task in tasks {
+            let outcome = task.await.unwrap();
+            outcomes.insert(outcome.message.client_id.clone().unwrap(), outcome);
+        }
+        for (client_id, first) in [("a-1", &a1), ("b-1", &b1), ("c-1", &c1), ("r-1", &r1)] {
+            let again = &outcomes[client_id];
+            assert!(again.duplicate, "{client_id} is a resend");
+            assert_eq!(
+                again.message.id, first.message.id,
+                "{client_id}: the stored one"
+            );
+        }
+        for client_id in ["a-2", "b-2", "r-2"] {
+            assert!(!outcomes[client_id].duplicate, "{client_id} is new");
+        }
+        let bodies = |conversation| {
+            let store = store.clone();
+            async move {
+                store
+                    .messages_after(conversation, 0, 100)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| (m.seq, m.client_id.unwrap()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mut in_a: Vec<String> = bodies(a1.conversation.id)
+            .await
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        in_a.sort();
+        assert_eq!(in_a, ["a-1", "a-2", "r-1", "r-2"], "each stored once");
+        let in_b = bodies(b1.conversation.id).await;
+        assert_eq!(in_b, [(1, "b-1".to_string()), (2, "b-2".to_string())]);
+        assert_eq!(bodies(c1.conversation.id).await, [(1, "c-1".to_string())]);
+        assert_eq!(
+            bodies(c2.conversation.id).await,
+            [(1, "c-2".to_string())],
+            "the resend was not stored again in the new conversation"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_delivery_worker_is_woken_only_by_a_batch_that_queued_deliveries() {
+        use futures_util::FutureExt;
+
+        use crate::domain::webhook_events::EventType;
+        use crate::domain::webhooks::WebhookSecret;
+        use crate::store::NewWebhook;
+
+        let (store, _dir) = sqlite_store().await;
+        let site = store.ensure_default_site().await.unwrap();
+        let now = Utc::now();
+        let visitor = VisitorId::new();
+        store.touch_visitor(site.id, visitor, now).await.unwrap();
+        store
+            .append_visitor_message(site.id, visitor, visitor_message(visitor, "1"), now)
+            .await
+            .unwrap();
+        let outbox = store.outbox_signal();
+        let plugins = store.plugin_event_signal();
+        // Whatever earlier commits left.
+        let _ = outbox.notified().now_or_never();
+        let _ = plugins.notified().now_or_never();
+
+        store
+            .append_visitor_message(site.id, visitor, visitor_message(visitor, "2"), now)
+            .await
+            .unwrap();
+        assert!(
+            outbox.notified().now_or_never().is_none(),
+            "no endpoint, nothing to deliver"
+        );
+        assert!(
+            plugins.notified().now_or_never().is_some(),
+            "integration plugins read every event"
+        );
+
+        store
+            .insert_webhook(
+                NewWebhook {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    events: vec![EventType::MessageCreated],
+                    enabled: true,
+                    secret: WebhookSecret::generate(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let _ = outbox.notified().now_or_never();
+        store
+            .append_visitor_message(site.id, visitor, visitor_message(visitor, "3"), now)
+            .await
+            .unwrap();
+        assert!(
+            outbox.notified().now_or_never().is_some(),
+            "a delivery was queued"
         );
     }
 }

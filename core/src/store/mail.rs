@@ -343,16 +343,16 @@ impl Store {
 
 /// Writes the mails `event` causes, inside the event's transaction: reads the facts the planner
 /// wants, asks it, and writes its plan (mails, the one-time links they carry, the offline contact
-/// tied to its conversation).
+/// tied to its conversation). Answers whether it queued any mail.
 pub(crate) async fn write_planned_mails(
     db: &impl ConnectionTrait,
     planner: &dyn MailPlanner,
     event: &DomainEvent,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let wanted = planner.wants(event);
     if wanted == FactsWanted::default() {
-        return Ok(());
+        return Ok(false);
     }
     let contact_row = match &wanted.offline_contact {
         Some((visitor, client_id)) => {
@@ -410,10 +410,11 @@ pub(crate) async fn write_planned_mails(
         .insert(db)
         .await?;
     }
+    let queued = !plan.mails.is_empty();
     for mail in plan.mails {
         insert_mail(db, mail, now).await?;
     }
-    Ok(())
+    Ok(queued)
 }
 
 async fn insert_mail(

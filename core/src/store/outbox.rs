@@ -26,22 +26,62 @@ impl Store {
         event: &DomainEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.append_events(db, &[(event, now)]).await
+        self.append_events(db, &[(event, now)]).await?;
+        Ok(())
     }
 
     /// [`Store::append_event`] for several events at once, in this order: a few statements for all.
+    /// Says which workers have something new once the transaction commits.
     pub(crate) async fn append_events(
         &self,
         db: &impl ConnectionTrait,
         events: &[(&DomainEvent, DateTime<Utc>)],
-    ) -> StoreResult<()> {
-        append_all(db, events).await?;
+    ) -> StoreResult<QueuedWork> {
+        self.append_numbered_events(db, events, None).await
+    }
+
+    /// [`Store::append_events`] at the positions from `first_seq` on, when the caller took them
+    /// already (together with other counters, in one statement); `None` takes them here.
+    pub(crate) async fn append_numbered_events(
+        &self,
+        db: &impl ConnectionTrait,
+        events: &[(&DomainEvent, DateTime<Utc>)],
+        first_seq: Option<i64>,
+    ) -> StoreResult<QueuedWork> {
+        let (_, deliveries) = append_all(db, events, first_seq).await?;
+        let mut mails = false;
         if let Some(planner) = self.mail_planner.get() {
             for (event, now) in events {
-                write_planned_mails(db, planner.as_ref(), event, *now).await?;
+                mails |= write_planned_mails(db, planner.as_ref(), event, *now).await?;
             }
         }
-        Ok(())
+        Ok(QueuedWork { deliveries, mails })
+    }
+}
+
+/// What a transaction's events queued besides themselves: the workers that have work once it
+/// commits. Waking a worker that has none costs it a claim query, which on a busy message path is
+/// a query per batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct QueuedWork {
+    /// Webhook deliveries (the delivery worker).
+    pub deliveries: bool,
+    /// Mails (the mail worker).
+    pub mails: bool,
+}
+
+impl QueuedWork {
+    /// Work for every worker: what a caller that did not keep count assumes.
+    pub(crate) const ALL: Self = Self {
+        deliveries: true,
+        mails: true,
+    };
+}
+
+impl std::ops::BitOrAssign for QueuedWork {
+    fn bitor_assign(&mut self, other: Self) {
+        self.deliveries |= other.deliveries;
+        self.mails |= other.mails;
     }
 }
 
@@ -52,25 +92,30 @@ pub(crate) async fn append(
     event: &DomainEvent,
     now: DateTime<Utc>,
 ) -> StoreResult<EventId> {
-    let ids = append_all(db, &[(event, now)]).await?;
+    let (ids, _) = append_all(db, &[(event, now)], None).await?;
     ids.first()
         .copied()
         .ok_or_else(|| StoreError::Corrupt("an appended event has no id".into()))
 }
 
-/// [`append`] for several events, numbered in this order: one block of positions, one insert for
-/// the events, one read of the endpoints and one insert for their deliveries.
+/// [`append`] for several events, numbered in this order: one block of positions (unless taken
+/// already: `first_seq`), one insert for the events, one read of the endpoints and one insert for
+/// their deliveries. Answers the events' ids and whether any delivery was queued.
 async fn append_all(
     db: &impl ConnectionTrait,
     events: &[(&DomainEvent, DateTime<Utc>)],
-) -> StoreResult<Vec<EventId>> {
+    first_seq: Option<i64>,
+) -> StoreResult<(Vec<EventId>, bool)> {
     let Ok(count) = i64::try_from(events.len()) else {
         return Err(StoreError::Corrupt("too many events at once".into()));
     };
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     }
-    let first_seq = counters::take(db, Counter::Events, count).await? - count + 1;
+    let first_seq = match first_seq {
+        Some(first) => first,
+        None => counters::take(db, Counter::Events, count).await? - count + 1,
+    };
     let mut rows = Vec::with_capacity(events.len());
     let mut written = Vec::with_capacity(events.len());
     for ((event, now), seq) in events.iter().zip(first_seq..) {
@@ -114,12 +159,13 @@ async fn append_all(
                 })
         })
         .collect();
-    if !deliveries.is_empty() {
+    let queued = !deliveries.is_empty();
+    if queued {
         webhook_delivery::Entity::insert_many(deliveries)
             .exec_without_returning(db)
             .await?;
     }
-    Ok(written.into_iter().map(|(id, ..)| id).collect())
+    Ok((written.into_iter().map(|(id, ..)| id).collect(), queued))
 }
 
 /// One event queued for one endpoint, due now.
