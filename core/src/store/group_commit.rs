@@ -212,6 +212,18 @@ mod tests {
         }
     }
 
+    async fn an_agent(store: &Store) -> crate::domain::model::Agent {
+        store
+            .create_agent(crate::store::agents::NewAgent {
+                external_id: None,
+                email: "a@example.com".into(),
+                name: "A".into(),
+                role: crate::domain::model::AgentRole::Agent,
+            })
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn concurrent_appends_are_each_stored_once_in_seq_order_and_a_failing_one_spoils_nothing()
     {
@@ -296,22 +308,12 @@ mod tests {
     async fn replies_and_visitor_messages_at_once_are_numbered_in_order_and_assign_once() {
         use sea_orm::{EntityTrait, QueryOrder};
 
-        use crate::domain::model::AgentRole;
-        use crate::store::agents::NewAgent;
         use crate::store::entities::outbox_event;
 
         let (store, _dir) = sqlite_store().await;
         let site = store.ensure_default_site().await.unwrap();
         let now = Utc::now();
-        let agent = store
-            .create_agent(NewAgent {
-                external_id: None,
-                email: "a@example.com".into(),
-                name: "A".into(),
-                role: AgentRole::Agent,
-            })
-            .await
-            .unwrap();
+        let agent = an_agent(&store).await;
         let visitor = VisitorId::new();
         store.touch_visitor(site.id, visitor, now).await.unwrap();
         let opened = store
@@ -406,21 +408,10 @@ mod tests {
 
     #[tokio::test]
     async fn resends_in_a_later_batch_are_answered_with_the_stored_message() {
-        use crate::domain::model::AgentRole;
-        use crate::store::agents::NewAgent;
-
         let (store, _dir) = sqlite_store().await;
         let site = store.ensure_default_site().await.unwrap();
         let now = Utc::now();
-        let agent = store
-            .create_agent(NewAgent {
-                external_id: None,
-                email: "a@example.com".into(),
-                name: "A".into(),
-                role: AgentRole::Agent,
-            })
-            .await
-            .unwrap();
+        let agent = an_agent(&store).await;
         let reply = |client_id: &str| NewMessage {
             author_kind: AuthorKind::Agent,
             author_id: Some(agent.id.0),
