@@ -58,6 +58,8 @@ if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-tests --locked
   # The migration crash test drives the real binary, so it lives with the core package.
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --locked --test migrate_kill
+  # The store's own tests that have statements of each backend's own run on both.
+  NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --locked --lib store::
   # Two real natter processes on one PostgreSQL database and Redis.
   NATTER_TEST_POSTGRES="$postgres_url" cargo test -p natter-core --test nodes --locked
   # Each test made a database of its own; remove them.

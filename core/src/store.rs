@@ -6,6 +6,7 @@ pub mod agent_sync;
 pub mod agents;
 mod append_batch;
 mod audit;
+mod bulk;
 mod checkpoint;
 mod cobrowse;
 mod conversations;
@@ -28,6 +29,8 @@ mod plugins;
 mod retention;
 mod rules;
 mod sites;
+#[cfg(test)]
+mod test_stores;
 pub mod tokens;
 mod visitors;
 mod webhooks;

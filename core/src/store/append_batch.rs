@@ -22,22 +22,17 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, OnConflict, SimpleExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::domain::ids::MessageId;
 use crate::domain::model::{AuthorKind, ConversationStatus};
 use crate::domain::webhook_events::DomainEvent;
 use crate::store::conversations::AppendOutcome;
-use crate::store::counters;
 use crate::store::entities::{conversation, message};
 use crate::store::group_commit::{Append, AppendTo, Appended, in_savepoint};
 use crate::store::outbox::QueuedWork;
-use crate::store::{Store, StoreError, StoreResult, convert};
+use crate::store::{Store, StoreError, StoreResult, bulk, convert, counters};
 
 /// How a batch learns which client ids were stored before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,12 +132,7 @@ impl Found {
         let mut open_of_visitor = HashMap::new();
         let mut visitor_of_conversation = HashMap::new();
         if !visitors.is_empty() {
-            let rows = conversation::Entity::find()
-                .filter(conversation::Column::VisitorId.is_in(visitors))
-                .order_by_desc(conversation::Column::CreatedAt)
-                .all(tx)
-                .await?;
-            for row in rows {
+            for row in bulk::conversations_of_visitors(tx, &visitors).await? {
                 visitor_of_conversation.insert(row.id, row.visitor_id);
                 if row.status == ConversationStatus::Open.as_str() {
                     open_of_visitor.entry(row.visitor_id).or_insert(row);
@@ -151,10 +141,7 @@ impl Found {
         }
         let mut by_id = HashMap::new();
         if !ids.is_empty() {
-            let rows = conversation::Entity::find()
-                .filter(conversation::Column::Id.is_in(ids.clone()))
-                .all(tx)
-                .await?;
+            let rows = bulk::conversations_by_id(tx, &ids).await?;
             by_id.extend(rows.into_iter().map(|row| (row.id, row)));
         }
         if check == ResendCheck::ByIndex {
@@ -168,33 +155,21 @@ impl Found {
             // By conversation id, not through a join on the visitor: the lookup then follows the
             // (conversation, client id) index whatever the planner knows of the table, where a join
             // was planned on PostgreSQL as a scan of every message.
-            let rows: Vec<(Uuid, String)> = message::Entity::find()
-                .filter(
-                    message::Column::ConversationId.is_in(visitor_of_conversation.keys().copied()),
-                )
-                .filter(message::Column::ClientId.is_in(visitor_client_ids))
-                .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
-                .select_only()
-                .column(message::Column::ConversationId)
-                .column(message::Column::ClientId)
-                .into_tuple()
-                .all(tx)
-                .await?;
+            let conversations: Vec<Uuid> = visitor_of_conversation.keys().copied().collect();
+            let rows = bulk::stored_client_ids(
+                tx,
+                &conversations,
+                &visitor_client_ids,
+                Some(AuthorKind::Visitor),
+            )
+            .await?;
             visitor_sent.extend(rows.into_iter().filter_map(|(conversation, client_id)| {
                 Some((*visitor_of_conversation.get(&conversation)?, client_id))
             }));
         }
         let mut conversation_has = HashSet::new();
         if check == ResendCheck::Read && !conversation_client_ids.is_empty() {
-            let rows: Vec<(Uuid, String)> = message::Entity::find()
-                .filter(message::Column::ConversationId.is_in(ids))
-                .filter(message::Column::ClientId.is_in(conversation_client_ids))
-                .select_only()
-                .column(message::Column::ConversationId)
-                .column(message::Column::ClientId)
-                .into_tuple()
-                .all(tx)
-                .await?;
+            let rows = bulk::stored_client_ids(tx, &ids, &conversation_client_ids, None).await?;
             conversation_has.extend(rows);
         }
         Ok(Self {
@@ -268,16 +243,20 @@ async fn write_common(
     // has a `message.created` event.
     let (last_change, last_event) = counters::take_changes_and_events(tx, count, count).await?;
     let first_change = last_change - count + 1;
-    let mut per_conversation: Vec<(Uuid, i64, i64)> = Vec::new();
+    let mut moves: Vec<bulk::Move> = Vec::new();
     let mut changes = Vec::with_capacity(common.len());
     for ((_, row), change) in common.iter().zip(first_change..) {
         changes.push(change);
-        match per_conversation.iter_mut().find(|(id, ..)| *id == row.id) {
-            Some((_, added, last_change)) => {
-                *added += 1;
-                *last_change = change;
+        match moves.iter_mut().find(|m| m.id == row.id) {
+            Some(m) => {
+                m.added += 1;
+                m.last_change = change;
             }
-            None => per_conversation.push((row.id, 1, change)),
+            None => moves.push(bulk::Move {
+                id: row.id,
+                added: 1,
+                last_change: change,
+            }),
         }
     }
     let now = common
@@ -285,14 +264,20 @@ async fn write_common(
         .map(|(i, _)| appends[*i].now)
         .max()
         .unwrap_or_else(Utc::now);
-    let moved = move_conversations(tx, &per_conversation, now).await?;
+    // The rows come back with the update (and the row locks are held until commit on PostgreSQL),
+    // so the numbers are right even when another node appends at the same time.
+    let moved: HashMap<Uuid, conversation::Model> = bulk::move_conversations(tx, &moves, now)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
 
     let mut next_seq: HashMap<Uuid, i64> = HashMap::new();
-    for (id, added, _) in &per_conversation {
+    for m in &moves {
         let row = moved
-            .get(id)
-            .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} vanished")))?;
-        next_seq.insert(*id, row.last_seq - added + 1);
+            .get(&m.id)
+            .ok_or_else(|| StoreError::Corrupt(format!("conversation {} vanished", m.id)))?;
+        next_seq.insert(m.id, row.last_seq - m.added + 1);
     }
     let mut rows = Vec::with_capacity(common.len());
     let mut outcomes = Vec::with_capacity(common.len());
@@ -318,29 +303,12 @@ async fn write_common(
             duplicate: false,
             assigned: false,
         });
-        rows.push(row.into_active_model().reset_all());
+        rows.push(row);
     }
-    let insert = message::Entity::insert_many(rows);
-    match check {
-        ResendCheck::Read => {
-            insert.exec_without_returning(tx).await?;
-        }
-        ResendCheck::ByIndex => {
-            let inserted = insert
-                .on_conflict(
-                    OnConflict::columns([
-                        message::Column::ConversationId,
-                        message::Column::ClientId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(tx)
-                .await?;
-            if inserted != count.unsigned_abs() {
-                return Ok(None);
-            }
-        }
+    let skip_stored = check == ResendCheck::ByIndex;
+    let inserted = bulk::insert_messages(tx, &rows, skip_stored).await?;
+    if skip_stored && inserted != count.unsigned_abs() {
+        return Ok(None);
     }
     let events: Vec<DomainEvent> = outcomes
         .iter()
@@ -358,44 +326,6 @@ async fn write_common(
         .append_numbered_events(tx, &dated, Some(last_event - count + 1))
         .await?;
     Ok(Some((outcomes, queued)))
-}
-
-/// One update for every conversation: `last_seq` up by its count of new messages, `change_seq` to
-/// its last change. The rows come back with the update (and the row locks are held until commit on
-/// PostgreSQL), so the numbers are right even when another node appends at the same time.
-async fn move_conversations(
-    tx: &DatabaseTransaction,
-    per_conversation: &[(Uuid, i64, i64)],
-    now: DateTime<Utc>,
-) -> StoreResult<HashMap<Uuid, conversation::Model>> {
-    let by_id = |value: fn(&(Uuid, i64, i64)) -> i64, otherwise: SimpleExpr| -> SimpleExpr {
-        per_conversation
-            .iter()
-            .fold(CaseStatement::new(), |case, entry| {
-                case.case(conversation::Column::Id.eq(entry.0), value(entry))
-            })
-            .finally(otherwise)
-            .into()
-    };
-    let mut update = conversation::Entity::update_many()
-        .col_expr(
-            conversation::Column::LastSeq,
-            Expr::col(conversation::Column::LastSeq).add(by_id(|e| e.1, 0.into())),
-        )
-        .col_expr(
-            conversation::Column::ChangeSeq,
-            by_id(|e| e.2, Expr::col(conversation::Column::ChangeSeq).into()),
-        )
-        .col_expr(conversation::Column::UpdatedAt, now.into())
-        .filter(conversation::Column::Id.is_in(per_conversation.iter().map(|e| e.0)))
-        .into_query();
-    update.returning_all();
-    let statement = tx.get_database_backend().build(&update);
-    let rows = conversation::Entity::find()
-        .from_raw_sql(statement)
-        .all(tx)
-        .await?;
-    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
 }
 
 fn message_row(conversation: Uuid, seq: i64, append: &Append) -> message::Model {

@@ -189,18 +189,8 @@ mod tests {
 
     use crate::domain::ids::VisitorId;
     use crate::domain::model::AuthorKind;
+    use crate::store::test_stores::test_stores;
     use crate::store::{NewMessage, Store, StoreError};
-
-    async fn sqlite_store() -> (Store, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("natter.db").display()
-        );
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        (store, dir)
-    }
 
     fn visitor_message(visitor: VisitorId, client_id: &str) -> NewMessage {
         NewMessage {
@@ -227,81 +217,89 @@ mod tests {
     #[tokio::test]
     async fn concurrent_appends_are_each_stored_once_in_seq_order_and_a_failing_one_spoils_nothing()
     {
-        let (store, _dir) = sqlite_store().await;
-        let site = store.ensure_default_site().await.unwrap();
-        let now = Utc::now();
-        let visitors: Vec<VisitorId> = (0..8).map(|_| VisitorId::new()).collect();
-        for visitor in &visitors {
-            store.touch_visitor(site.id, *visitor, now).await.unwrap();
-        }
-        // A conversation that is closed: appending to it fails inside whatever batch it lands in.
-        let first = store
-            .append_visitor_message(site.id, visitors[0], visitor_message(visitors[0], "x"), now)
-            .await
-            .unwrap();
-        store
-            .close_conversation(first.conversation.id, now)
-            .await
-            .unwrap();
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let now = Utc::now();
+            let visitors: Vec<VisitorId> = (0..8).map(|_| VisitorId::new()).collect();
+            for visitor in &visitors {
+                store.touch_visitor(site.id, *visitor, now).await.unwrap();
+            }
+            // A conversation that is closed: appending to it fails inside whatever batch it lands in.
+            let first = store
+                .append_visitor_message(
+                    site.id,
+                    visitors[0],
+                    visitor_message(visitors[0], "x"),
+                    now,
+                )
+                .await
+                .unwrap();
+            store
+                .close_conversation(first.conversation.id, now)
+                .await
+                .unwrap();
 
-        let mut tasks = Vec::new();
-        for (v, visitor) in visitors.iter().enumerate().skip(1) {
-            for n in 0..25 {
-                let store = store.clone();
-                let visitor = *visitor;
-                // Every message twice: the resend must be answered with the first one.
-                for _ in 0..2 {
+            let mut tasks = Vec::new();
+            for (v, visitor) in visitors.iter().enumerate().skip(1) {
+                for n in 0..25 {
                     let store = store.clone();
-                    let message = visitor_message(visitor, &format!("{v}-{n}"));
-                    tasks.push(tokio::spawn(async move {
-                        store
-                            .append_visitor_message(site.id, visitor, message, now)
-                            .await
-                    }));
+                    let visitor = *visitor;
+                    // Every message twice: the resend must be answered with the first one.
+                    for _ in 0..2 {
+                        let store = store.clone();
+                        let message = visitor_message(visitor, &format!("{v}-{n}"));
+                        tasks.push(tokio::spawn(async move {
+                            store
+                                .append_visitor_message(site.id, visitor, message, now)
+                                .await
+                        }));
+                    }
+                }
+                let store = store.clone();
+                let closed = first.conversation.id;
+                let message = visitor_message(visitors[0], &format!("late-{v}"));
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .append_message(closed, message, None, now)
+                        .await
+                        .map(|o| o.expect("the conversation exists"))
+                }));
+            }
+            let mut stored = 0;
+            let mut refused = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(outcome) if !outcome.duplicate => stored += 1,
+                    Ok(_) => {}
+                    Err(StoreError::Closed) => refused += 1,
+                    Err(e) => panic!("unexpected failure: {e}"),
                 }
             }
-            let store = store.clone();
-            let closed = first.conversation.id;
-            let message = visitor_message(visitors[0], &format!("late-{v}"));
-            tasks.push(tokio::spawn(async move {
-                store
-                    .append_message(closed, message, None, now)
+            assert_eq!(stored, 7 * 25, "each message stored once");
+            assert_eq!(
+                refused, 7,
+                "the appends to the closed conversation failed alone"
+            );
+            for visitor in &visitors[1..] {
+                let open = store
+                    .open_conversation_of_visitor(*visitor)
                     .await
-                    .map(|o| o.expect("the conversation exists"))
-            }));
-        }
-        let mut stored = 0;
-        let mut refused = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(outcome) if !outcome.duplicate => stored += 1,
-                Ok(_) => {}
-                Err(StoreError::Closed) => refused += 1,
-                Err(e) => panic!("unexpected failure: {e}"),
+                    .unwrap()
+                    .expect("an open conversation");
+                let messages = store.messages_after(open.id, 0, 100).await.unwrap();
+                let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+                assert_eq!(seqs, (1..=25).collect::<Vec<_>>(), "no gaps, no repeats");
+                assert_eq!(open.last_seq, 25);
             }
+            let closed = store.messages_after(first.conversation.id, 0, 100).await;
+            assert_eq!(
+                closed.unwrap().len(),
+                1,
+                "nothing was added to the closed one"
+            );
         }
-        assert_eq!(stored, 7 * 25, "each message stored once");
-        assert_eq!(
-            refused, 7,
-            "the appends to the closed conversation failed alone"
-        );
-        for visitor in &visitors[1..] {
-            let open = store
-                .open_conversation_of_visitor(*visitor)
-                .await
-                .unwrap()
-                .expect("an open conversation");
-            let messages = store.messages_after(open.id, 0, 100).await.unwrap();
-            let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
-            assert_eq!(seqs, (1..=25).collect::<Vec<_>>(), "no gaps, no repeats");
-            assert_eq!(open.last_seq, 25);
-        }
-        let closed = store.messages_after(first.conversation.id, 0, 100).await;
-        assert_eq!(
-            closed.unwrap().len(),
-            1,
-            "nothing was added to the closed one"
-        );
     }
 
     #[tokio::test]
@@ -310,219 +308,227 @@ mod tests {
 
         use crate::store::entities::outbox_event;
 
-        let (store, _dir) = sqlite_store().await;
-        let site = store.ensure_default_site().await.unwrap();
-        let now = Utc::now();
-        let agent = an_agent(&store).await;
-        let visitor = VisitorId::new();
-        store.touch_visitor(site.id, visitor, now).await.unwrap();
-        let opened = store
-            .append_visitor_message(site.id, visitor, visitor_message(visitor, "v-0"), now)
-            .await
-            .unwrap();
-        let conversation = opened.conversation.id;
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let now = Utc::now();
+            let agent = an_agent(&store).await;
+            let visitor = VisitorId::new();
+            store.touch_visitor(site.id, visitor, now).await.unwrap();
+            let opened = store
+                .append_visitor_message(site.id, visitor, visitor_message(visitor, "v-0"), now)
+                .await
+                .unwrap();
+            let conversation = opened.conversation.id;
 
-        // Visitor messages and agent replies to the one conversation, all queued at once: the first
-        // reply takes the conversation from the queue, the rest are plain appends.
-        let mut tasks = Vec::new();
-        for n in 1..=40 {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move {
-                if n % 2 == 0 {
-                    let reply = NewMessage {
-                        author_kind: AuthorKind::Agent,
-                        author_id: Some(agent.id.0),
-                        author_name: Some("A".into()),
-                        body: format!("reply {n}"),
-                        client_id: Some(format!("a-{n}")),
-                    };
-                    store
-                        .append_message(conversation, reply, Some(agent.id), now)
-                        .await
-                        .map(|o| o.expect("the conversation exists"))
-                } else {
-                    let message = visitor_message(visitor, &format!("v-{n}"));
-                    store
-                        .append_visitor_message(site.id, visitor, message, now)
-                        .await
-                }
-            }));
-        }
-        let mut outcomes = Vec::new();
-        for task in tasks {
-            outcomes.push(task.await.unwrap().unwrap());
-        }
-        assert_eq!(
-            outcomes.iter().filter(|o| o.assigned).count(),
-            1,
-            "one reply took the conversation"
-        );
-        assert!(outcomes.iter().all(|o| !o.duplicate && !o.opened));
-        // Each answer's conversation is the conversation right after that message.
-        for outcome in &outcomes {
-            assert_eq!(outcome.conversation.last_seq, outcome.message.seq);
-        }
-        let mut changes: Vec<i64> = outcomes.iter().map(|o| o.conversation.change_seq).collect();
-        changes.sort_unstable();
-        changes.dedup();
-        assert_eq!(
-            changes.len(),
-            40,
-            "every message moved the change feed once"
-        );
+            // Visitor messages and agent replies to the one conversation, all queued at once: the first
+            // reply takes the conversation from the queue, the rest are plain appends.
+            let mut tasks = Vec::new();
+            for n in 1..=40 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    if n % 2 == 0 {
+                        let reply = NewMessage {
+                            author_kind: AuthorKind::Agent,
+                            author_id: Some(agent.id.0),
+                            author_name: Some("A".into()),
+                            body: format!("reply {n}"),
+                            client_id: Some(format!("a-{n}")),
+                        };
+                        store
+                            .append_message(conversation, reply, Some(agent.id), now)
+                            .await
+                            .map(|o| o.expect("the conversation exists"))
+                    } else {
+                        let message = visitor_message(visitor, &format!("v-{n}"));
+                        store
+                            .append_visitor_message(site.id, visitor, message, now)
+                            .await
+                    }
+                }));
+            }
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await.unwrap().unwrap());
+            }
+            assert_eq!(
+                outcomes.iter().filter(|o| o.assigned).count(),
+                1,
+                "one reply took the conversation"
+            );
+            assert!(outcomes.iter().all(|o| !o.duplicate && !o.opened));
+            // Each answer's conversation is the conversation right after that message.
+            for outcome in &outcomes {
+                assert_eq!(outcome.conversation.last_seq, outcome.message.seq);
+            }
+            let mut changes: Vec<i64> =
+                outcomes.iter().map(|o| o.conversation.change_seq).collect();
+            changes.sort_unstable();
+            changes.dedup();
+            assert_eq!(
+                changes.len(),
+                40,
+                "every message moved the change feed once"
+            );
 
-        let stored = store.messages_after(conversation, 0, 100).await.unwrap();
-        let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
-        assert_eq!(seqs, (1..=41).collect::<Vec<_>>(), "no gaps, no repeats");
-        let after = store.conversation(conversation).await.unwrap().unwrap();
-        assert_eq!(after.last_seq, 41);
-        assert_eq!(after.assignee_id, Some(agent.id));
-        assert_eq!(after.change_seq, *changes.last().unwrap());
+            let stored = store.messages_after(conversation, 0, 100).await.unwrap();
+            let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+            assert_eq!(seqs, (1..=41).collect::<Vec<_>>(), "no gaps, no repeats");
+            let after = store.conversation(conversation).await.unwrap().unwrap();
+            assert_eq!(after.last_seq, 41);
+            assert_eq!(after.assignee_id, Some(agent.id));
+            assert_eq!(after.change_seq, *changes.last().unwrap());
 
-        // One message.created per message, numbered in the order of the messages' seqs.
-        let events = outbox_event::Entity::find()
-            .order_by_asc(outbox_event::Column::Seq)
-            .all(store.db())
-            .await
-            .unwrap();
-        let created: Vec<i64> = events
-            .iter()
-            .filter(|e| e.event_type == "message.created")
-            .map(|e| {
-                let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
-                payload["data"]["message"]["seq"].as_i64().unwrap()
-            })
-            .collect();
-        assert_eq!(created.len(), 41);
-        let mut sorted = created.clone();
-        sorted.sort_unstable();
-        assert_eq!(created, sorted, "events follow the messages' order");
-        assert_eq!(
-            events
+            // One message.created per message, numbered in the order of the messages' seqs.
+            let events = outbox_event::Entity::find()
+                .order_by_asc(outbox_event::Column::Seq)
+                .all(store.db())
+                .await
+                .unwrap();
+            let created: Vec<i64> = events
                 .iter()
-                .filter(|e| e.event_type == "conversation.assigned")
-                .count(),
-            1
-        );
+                .filter(|e| e.event_type == "message.created")
+                .map(|e| {
+                    let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+                    payload["data"]["message"]["seq"].as_i64().unwrap()
+                })
+                .collect();
+            assert_eq!(created.len(), 41);
+            let mut sorted = created.clone();
+            sorted.sort_unstable();
+            assert_eq!(created, sorted, "events follow the messages' order");
+            assert_eq!(
+                events
+                    .iter()
+                    .filter(|e| e.event_type == "conversation.assigned")
+                    .count(),
+                1
+            );
+        }
     }
 
     #[tokio::test]
     async fn resends_in_a_later_batch_are_answered_with_the_stored_message() {
-        let (store, _dir) = sqlite_store().await;
-        let site = store.ensure_default_site().await.unwrap();
-        let now = Utc::now();
-        let agent = an_agent(&store).await;
-        let reply = |client_id: &str| NewMessage {
-            author_kind: AuthorKind::Agent,
-            author_id: Some(agent.id.0),
-            author_name: Some("A".into()),
-            body: format!("reply {client_id}"),
-            client_id: Some(client_id.to_string()),
-        };
-        let [a, b, c] = [VisitorId::new(), VisitorId::new(), VisitorId::new()];
-        for visitor in [a, b, c] {
-            store.touch_visitor(site.id, visitor, now).await.unwrap();
-        }
-        let a1 = store
-            .append_visitor_message(site.id, a, visitor_message(a, "a-1"), now)
-            .await
-            .unwrap();
-        let r1 = store
-            .append_message(a1.conversation.id, reply("r-1"), Some(agent.id), now)
-            .await
-            .unwrap()
-            .unwrap();
-        let b1 = store
-            .append_visitor_message(site.id, b, visitor_message(b, "b-1"), now)
-            .await
-            .unwrap();
-        // c's first message is in a conversation that was closed since; c has a new one now, so
-        // the open conversation's index alone cannot tell that "c-1" is a resend.
-        let c1 = store
-            .append_visitor_message(site.id, c, visitor_message(c, "c-1"), now)
-            .await
-            .unwrap();
-        store
-            .close_conversation(c1.conversation.id, now)
-            .await
-            .unwrap();
-        let c2 = store
-            .append_visitor_message(site.id, c, visitor_message(c, "c-2"), now)
-            .await
-            .unwrap();
-        assert!(c2.opened);
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let now = Utc::now();
+            let agent = an_agent(&store).await;
+            let reply = |client_id: &str| NewMessage {
+                author_kind: AuthorKind::Agent,
+                author_id: Some(agent.id.0),
+                author_name: Some("A".into()),
+                body: format!("reply {client_id}"),
+                client_id: Some(client_id.to_string()),
+            };
+            let [a, b, c] = [VisitorId::new(), VisitorId::new(), VisitorId::new()];
+            for visitor in [a, b, c] {
+                store.touch_visitor(site.id, visitor, now).await.unwrap();
+            }
+            let a1 = store
+                .append_visitor_message(site.id, a, visitor_message(a, "a-1"), now)
+                .await
+                .unwrap();
+            let r1 = store
+                .append_message(a1.conversation.id, reply("r-1"), Some(agent.id), now)
+                .await
+                .unwrap()
+                .unwrap();
+            let b1 = store
+                .append_visitor_message(site.id, b, visitor_message(b, "b-1"), now)
+                .await
+                .unwrap();
+            // c's first message is in a conversation that was closed since; c has a new one now, so
+            // the open conversation's index alone cannot tell that "c-1" is a resend.
+            let c1 = store
+                .append_visitor_message(site.id, c, visitor_message(c, "c-1"), now)
+                .await
+                .unwrap();
+            store
+                .close_conversation(c1.conversation.id, now)
+                .await
+                .unwrap();
+            let c2 = store
+                .append_visitor_message(site.id, c, visitor_message(c, "c-2"), now)
+                .await
+                .unwrap();
+            assert!(c2.opened);
 
-        // Resends and new messages queued at once, so that they share batches.
-        let mut tasks = Vec::new();
-        for (visitor, client_id) in [(a, "a-1"), (b, "b-2"), (c, "c-1"), (a, "a-2"), (b, "b-1")] {
-            let store = store.clone();
-            tasks.push(tokio::spawn(async move {
-                store
-                    .append_visitor_message(
-                        site.id,
-                        visitor,
-                        visitor_message(visitor, client_id),
-                        now,
-                    )
-                    .await
-                    .unwrap()
-            }));
-        }
-        for client_id in ["r-1", "r-2"] {
-            let store = store.clone();
-            let message = reply(client_id);
-            let conversation = a1.conversation.id;
-            tasks.push(tokio::spawn(async move {
-                store
-                    .append_message(conversation, message, Some(agent.id), now)
-                    .await
-                    .unwrap()
-                    .unwrap()
-            }));
-        }
-        let mut outcomes = std::collections::HashMap::new();
-        for task in tasks {
-            let outcome = task.await.unwrap();
-            outcomes.insert(outcome.message.client_id.clone().unwrap(), outcome);
-        }
-        for (client_id, first) in [("a-1", &a1), ("b-1", &b1), ("c-1", &c1), ("r-1", &r1)] {
-            let again = &outcomes[client_id];
-            assert!(again.duplicate, "{client_id} is a resend");
+            // Resends and new messages queued at once, so that they share batches.
+            let mut tasks = Vec::new();
+            for (visitor, client_id) in [(a, "a-1"), (b, "b-2"), (c, "c-1"), (a, "a-2"), (b, "b-1")]
+            {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .append_visitor_message(
+                            site.id,
+                            visitor,
+                            visitor_message(visitor, client_id),
+                            now,
+                        )
+                        .await
+                        .unwrap()
+                }));
+            }
+            for client_id in ["r-1", "r-2"] {
+                let store = store.clone();
+                let message = reply(client_id);
+                let conversation = a1.conversation.id;
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .append_message(conversation, message, Some(agent.id), now)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                }));
+            }
+            let mut outcomes = std::collections::HashMap::new();
+            for task in tasks {
+                let outcome = task.await.unwrap();
+                outcomes.insert(outcome.message.client_id.clone().unwrap(), outcome);
+            }
+            for (client_id, first) in [("a-1", &a1), ("b-1", &b1), ("c-1", &c1), ("r-1", &r1)] {
+                let again = &outcomes[client_id];
+                assert!(again.duplicate, "{client_id} is a resend");
+                assert_eq!(
+                    again.message.id, first.message.id,
+                    "{client_id}: the stored one"
+                );
+            }
+            for client_id in ["a-2", "b-2", "r-2"] {
+                assert!(!outcomes[client_id].duplicate, "{client_id} is new");
+            }
+            let bodies = |conversation| {
+                let store = store.clone();
+                async move {
+                    store
+                        .messages_after(conversation, 0, 100)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|m| (m.seq, m.client_id.unwrap()))
+                        .collect::<Vec<_>>()
+                }
+            };
+            let mut in_a: Vec<String> = bodies(a1.conversation.id)
+                .await
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
+            in_a.sort();
+            assert_eq!(in_a, ["a-1", "a-2", "r-1", "r-2"], "each stored once");
+            let in_b = bodies(b1.conversation.id).await;
+            assert_eq!(in_b, [(1, "b-1".to_string()), (2, "b-2".to_string())]);
+            assert_eq!(bodies(c1.conversation.id).await, [(1, "c-1".to_string())]);
             assert_eq!(
-                again.message.id, first.message.id,
-                "{client_id}: the stored one"
+                bodies(c2.conversation.id).await,
+                [(1, "c-2".to_string())],
+                "the resend was not stored again in the new conversation"
             );
         }
-        for client_id in ["a-2", "b-2", "r-2"] {
-            assert!(!outcomes[client_id].duplicate, "{client_id} is new");
-        }
-        let bodies = |conversation| {
-            let store = store.clone();
-            async move {
-                store
-                    .messages_after(conversation, 0, 100)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|m| (m.seq, m.client_id.unwrap()))
-                    .collect::<Vec<_>>()
-            }
-        };
-        let mut in_a: Vec<String> = bodies(a1.conversation.id)
-            .await
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect();
-        in_a.sort();
-        assert_eq!(in_a, ["a-1", "a-2", "r-1", "r-2"], "each stored once");
-        let in_b = bodies(b1.conversation.id).await;
-        assert_eq!(in_b, [(1, "b-1".to_string()), (2, "b-2".to_string())]);
-        assert_eq!(bodies(c1.conversation.id).await, [(1, "c-1".to_string())]);
-        assert_eq!(
-            bodies(c2.conversation.id).await,
-            [(1, "c-2".to_string())],
-            "the resend was not stored again in the new conversation"
-        );
     }
 
     #[tokio::test]
@@ -533,54 +539,57 @@ mod tests {
         use crate::domain::webhooks::WebhookSecret;
         use crate::store::NewWebhook;
 
-        let (store, _dir) = sqlite_store().await;
-        let site = store.ensure_default_site().await.unwrap();
-        let now = Utc::now();
-        let visitor = VisitorId::new();
-        store.touch_visitor(site.id, visitor, now).await.unwrap();
-        store
-            .append_visitor_message(site.id, visitor, visitor_message(visitor, "1"), now)
-            .await
-            .unwrap();
-        let outbox = store.outbox_signal();
-        let plugins = store.plugin_event_signal();
-        // Whatever earlier commits left.
-        let _ = outbox.notified().now_or_never();
-        let _ = plugins.notified().now_or_never();
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let now = Utc::now();
+            let visitor = VisitorId::new();
+            store.touch_visitor(site.id, visitor, now).await.unwrap();
+            store
+                .append_visitor_message(site.id, visitor, visitor_message(visitor, "1"), now)
+                .await
+                .unwrap();
+            let outbox = store.outbox_signal();
+            let plugins = store.plugin_event_signal();
+            // Whatever earlier commits left.
+            let _ = outbox.notified().now_or_never();
+            let _ = plugins.notified().now_or_never();
 
-        store
-            .append_visitor_message(site.id, visitor, visitor_message(visitor, "2"), now)
-            .await
-            .unwrap();
-        assert!(
-            outbox.notified().now_or_never().is_none(),
-            "no endpoint, nothing to deliver"
-        );
-        assert!(
-            plugins.notified().now_or_never().is_some(),
-            "integration plugins read every event"
-        );
+            store
+                .append_visitor_message(site.id, visitor, visitor_message(visitor, "2"), now)
+                .await
+                .unwrap();
+            assert!(
+                outbox.notified().now_or_never().is_none(),
+                "no endpoint, nothing to deliver"
+            );
+            assert!(
+                plugins.notified().now_or_never().is_some(),
+                "integration plugins read every event"
+            );
 
-        store
-            .insert_webhook(
-                NewWebhook {
-                    url: "http://127.0.0.1:9/hook".into(),
-                    events: vec![EventType::MessageCreated],
-                    enabled: true,
-                    secret: WebhookSecret::generate(),
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        let _ = outbox.notified().now_or_never();
-        store
-            .append_visitor_message(site.id, visitor, visitor_message(visitor, "3"), now)
-            .await
-            .unwrap();
-        assert!(
-            outbox.notified().now_or_never().is_some(),
-            "a delivery was queued"
-        );
+            store
+                .insert_webhook(
+                    NewWebhook {
+                        url: "http://127.0.0.1:9/hook".into(),
+                        events: vec![EventType::MessageCreated],
+                        enabled: true,
+                        secret: WebhookSecret::generate(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            let _ = outbox.notified().now_or_never();
+            store
+                .append_visitor_message(site.id, visitor, visitor_message(visitor, "3"), now)
+                .await
+                .unwrap();
+            assert!(
+                outbox.notified().now_or_never().is_some(),
+                "a delivery was queued"
+            );
+        }
     }
 }

@@ -5,12 +5,15 @@
 //! committed change has its deliveries committed with it, and a SIGKILL at any point loses nothing.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 
 use crate::domain::ids::{DeliveryId, EventId};
 use crate::domain::plugin_deliveries::{EnqueueError, OutboundDelivery, PluginEnvelope};
 use crate::domain::webhook_events::DomainEvent;
 use crate::domain::webhooks::DeliveryState;
+use crate::store::bulk;
 use crate::store::counters::{self, Counter};
 use crate::store::entities::{conversation, outbox_event, webhook_delivery, webhook_endpoint};
 use crate::store::mail::write_planned_mails;
@@ -123,20 +126,18 @@ async fn append_all(
         let payload = serde_json::to_string(&event.envelope(id, *now))
             .map_err(|e| StoreError::Corrupt(format!("event does not serialise: {e}")))?;
         let conversation_id = event.conversation_id().map(|c| c.0);
-        rows.push(outbox_event::ActiveModel {
-            id: Set(id.0),
-            seq: Set(seq),
-            event_type: Set(event.event_type().as_str().into()),
-            conversation_id: Set(conversation_id),
-            payload: Set(payload),
-            webhook_body: Set(None),
-            created_at: Set(*now),
+        rows.push(outbox_event::Model {
+            id: id.0,
+            seq,
+            event_type: event.event_type().as_str().into(),
+            conversation_id,
+            payload,
+            webhook_body: None,
+            created_at: *now,
         });
         written.push((id, seq, event.event_type(), conversation_id, *now));
     }
-    outbox_event::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await?;
+    bulk::insert_events(db, &rows).await?;
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(db)
@@ -161,9 +162,7 @@ async fn append_all(
         .collect();
     let queued = !deliveries.is_empty();
     if queued {
-        webhook_delivery::Entity::insert_many(deliveries)
-            .exec_without_returning(db)
-            .await?;
+        bulk::insert_new_deliveries(db, &deliveries).await?;
     }
     Ok((written.into_iter().map(|(id, ..)| id).collect(), queued))
 }
@@ -176,23 +175,23 @@ fn delivery_row(
     event_type: &str,
     conversation_id: Option<uuid::Uuid>,
     now: DateTime<Utc>,
-) -> webhook_delivery::ActiveModel {
-    webhook_delivery::ActiveModel {
-        id: Set(DeliveryId::new().0),
-        endpoint_id: Set(endpoint),
-        event_id: Set(event.0),
-        event_seq: Set(seq),
-        event_type: Set(event_type.into()),
-        conversation_id: Set(conversation_id),
-        state: Set(DeliveryState::Pending.as_str().into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        first_attempt_at: Set(None),
-        last_attempt_at: Set(None),
-        last_status: Set(None),
-        last_error: Set(None),
-        delivered_at: Set(None),
-        created_at: Set(now),
+) -> webhook_delivery::Model {
+    webhook_delivery::Model {
+        id: DeliveryId::new().0,
+        endpoint_id: endpoint,
+        event_id: event.0,
+        event_seq: seq,
+        event_type: event_type.into(),
+        conversation_id,
+        state: DeliveryState::Pending.as_str().into(),
+        attempts: 0,
+        next_attempt_at: now,
+        first_attempt_at: None,
+        last_attempt_at: None,
+        last_status: None,
+        last_error: None,
+        delivered_at: None,
+        created_at: now,
     }
 }
 
@@ -261,6 +260,7 @@ impl Store {
             conversation_id,
             now,
         )
+        .into_active_model()
         .insert(&w.tx)
         .await?;
         w.commit().await?;

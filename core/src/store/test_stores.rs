@@ -1,0 +1,51 @@
+//! The stores the store's own tests run on: a SQLite file always, and a fresh PostgreSQL database
+//! too when `NATTER_TEST_POSTGRES` names a server (as for the end-to-end tests), so that the
+//! statements each backend has of its own are both tested.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+use crate::store::Store;
+
+/// A migrated, empty store and what keeps it alive.
+pub(crate) struct TestStore {
+    pub store: Store,
+    pub backend: &'static str,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A SQLite store, and a PostgreSQL one if `NATTER_TEST_POSTGRES` is set.
+pub(crate) async fn test_stores() -> Vec<TestStore> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("natter.db").display()
+    );
+    let mut stores = vec![TestStore {
+        store: migrated(&url).await,
+        backend: "SQLite",
+        _dir: Some(dir),
+    }];
+    if let Ok(base) = std::env::var("NATTER_TEST_POSTGRES") {
+        let name = format!("natter_t_unit_{}", uuid::Uuid::new_v4().simple());
+        let admin = Store::connect(&base).await.unwrap();
+        admin
+            .execute_raw(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_path(&name);
+        stores.push(TestStore {
+            store: migrated(url.as_str()).await,
+            backend: "PostgreSQL",
+            _dir: None,
+        });
+    }
+    stores
+}
+
+async fn migrated(url: &str) -> Store {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
