@@ -2,10 +2,10 @@
 //! integrators hear about writes its event to the outbox in the same transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, UpdateStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
@@ -157,12 +157,23 @@ impl Store {
         new: NewMessage,
         now: DateTime<Utc>,
     ) -> StoreResult<AppendOutcome> {
+        // Every conversation of the visitor, newest first: where a resent client id may be, and
+        // the open one (one read for both).
+        let conversations = conversation::Entity::find()
+            .filter(conversation::Column::VisitorId.eq(visitor_id.0))
+            .order_by_desc(conversation::Column::CreatedAt)
+            .all(tx)
+            .await?;
         if let Some(client_id) = &new.client_id
-            && let Some(earlier) = visitor_message_by_client_id(tx, visitor_id, client_id).await?
+            && let Some(earlier) =
+                visitor_message_by_client_id(tx, &conversations, client_id).await?
         {
             return duplicate(tx, earlier).await;
         }
-        let (conversation_id, opened) = match open_of_visitor(tx, visitor_id).await? {
+        let open = conversations
+            .into_iter()
+            .find(|row| row.status == ConversationStatus::Open.as_str());
+        let (conversation_id, opened) = match open {
             Some(open) => (ConversationId(open.id), false),
             None => {
                 let customer_id = customer_for_visitor(tx, visitor_id, now).await?;
@@ -185,18 +196,22 @@ impl Store {
             }
         };
         let (message, conversation) = insert_message(tx, conversation_id, new, now).await?;
-        if opened {
-            let started = DomainEvent::ConversationStarted {
-                conversation: conversation.clone(),
-                message: message.clone(),
-            };
-            self.append_event(tx, &started, now).await?;
-        }
+        let started = opened.then(|| DomainEvent::ConversationStarted {
+            conversation: conversation.clone(),
+            message: message.clone(),
+        });
         let created = DomainEvent::MessageCreated {
             conversation: conversation.clone(),
             message: message.clone(),
         };
-        self.append_event(tx, &created, now).await?;
+        // Both events in one write (one block of positions, one insert, one read of the
+        // endpoints): an opening is the slowest append, and each statement is a round trip.
+        let events: Vec<_> = started
+            .iter()
+            .chain([&created])
+            .map(|event| (event, now))
+            .collect();
+        self.append_events(tx, &events).await?;
         Ok(AppendOutcome {
             message,
             conversation,
@@ -376,22 +391,17 @@ async fn claim(
         return Ok(None);
     }
     let change_seq = next_change(db).await?;
-    let updated = conversation::Entity::update_many()
+    let update = conversation::Entity::update_many()
         .col_expr(conversation::Column::AssigneeId, agent.id.0.into())
         .col_expr(conversation::Column::ChangeSeq, change_seq.into())
         .col_expr(conversation::Column::UpdatedAt, now.into())
         .filter(conversation::Column::Id.eq(id.0))
         .filter(conversation::Column::Status.eq(ConversationStatus::Open.as_str()))
         .filter(conversation::Column::AssigneeId.is_null())
-        .exec(db)
-        .await?;
-    if updated.rows_affected == 0 {
+        .into_query();
+    let Some(after) = updated_rows(db, update).await?.pop() else {
         return Ok(None);
-    }
-    let after = conversation::Entity::find_by_id(id.0)
-        .one(db)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} vanished")))?;
+    };
     let after = convert::conversation(after)?;
     let event = DomainEvent::ConversationAssigned {
         conversation: after.clone(),
@@ -434,25 +444,20 @@ async fn open_of_visitor(
         .await?)
 }
 
-/// Two lookups by key rather than one join: the second follows the (conversation, client id) index
-/// whatever the planner knows of the table (PostgreSQL planned the join as a scan of every message).
+/// The visitor's message sent with `client_id`, looked up in `conversations` (the visitor's) by
+/// conversation id rather than through a join on the visitor: the lookup then follows the
+/// (conversation, client id) index whatever the planner knows of the table (PostgreSQL planned the
+/// join as a scan of every message).
 async fn visitor_message_by_client_id(
     db: &impl ConnectionTrait,
-    visitor_id: VisitorId,
+    conversations: &[conversation::Model],
     client_id: &str,
 ) -> StoreResult<Option<message::Model>> {
-    let conversations: Vec<uuid::Uuid> = conversation::Entity::find()
-        .filter(conversation::Column::VisitorId.eq(visitor_id.0))
-        .select_only()
-        .column(conversation::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
     if conversations.is_empty() {
         return Ok(None);
     }
     Ok(message::Entity::find()
-        .filter(message::Column::ConversationId.is_in(conversations))
+        .filter(message::Column::ConversationId.is_in(conversations.iter().map(|c| c.id)))
         .filter(message::Column::ClientId.eq(client_id))
         .filter(message::Column::AuthorKind.eq(AuthorKind::Visitor.as_str()))
         .one(db)
@@ -485,7 +490,7 @@ async fn insert_message(
 ) -> StoreResult<(Message, Conversation)> {
     let change_seq = next_change(db).await?;
     // Incrementing in SQL takes the row lock first, so concurrent writers get distinct seqs.
-    conversation::Entity::update_many()
+    let update = conversation::Entity::update_many()
         .col_expr(
             conversation::Column::LastSeq,
             Expr::col(conversation::Column::LastSeq).add(1),
@@ -493,11 +498,10 @@ async fn insert_message(
         .col_expr(conversation::Column::ChangeSeq, change_seq.into())
         .col_expr(conversation::Column::UpdatedAt, now.into())
         .filter(conversation::Column::Id.eq(conversation_id.0))
-        .exec(db)
-        .await?;
-    let conversation = conversation::Entity::find_by_id(conversation_id.0)
-        .one(db)
+        .into_query();
+    let conversation = updated_rows(db, update)
         .await?
+        .pop()
         .ok_or_else(|| StoreError::Corrupt(format!("conversation {conversation_id} vanished")))?;
     let row = message::ActiveModel {
         id: Set(MessageId::new().0),
@@ -513,6 +517,20 @@ async fn insert_message(
     .insert(db)
     .await?;
     Ok((convert::message(row)?, convert::conversation(conversation)?))
+}
+
+/// Runs `update` on conversations and answers the rows as updated, in one round trip
+/// (`RETURNING`, which SQLite has since 3.35).
+async fn updated_rows(
+    db: &impl ConnectionTrait,
+    mut update: UpdateStatement,
+) -> StoreResult<Vec<conversation::Model>> {
+    update.returning_all();
+    let statement = db.get_database_backend().build(&update);
+    Ok(conversation::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?)
 }
 
 /// The next position in the change feed.

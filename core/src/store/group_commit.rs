@@ -592,4 +592,71 @@ mod tests {
             );
         }
     }
+
+    #[tokio::test]
+    async fn an_opening_writes_started_then_created_with_a_delivery_each() {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+        use crate::domain::webhook_events::EventType;
+        use crate::domain::webhooks::WebhookSecret;
+        use crate::store::NewWebhook;
+        use crate::store::entities::{outbox_event, webhook_delivery};
+
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let now = Utc::now();
+            store
+                .insert_webhook(
+                    NewWebhook {
+                        url: "http://127.0.0.1:9/hook".into(),
+                        events: vec![EventType::ConversationStarted, EventType::MessageCreated],
+                        enabled: true,
+                        secret: WebhookSecret::generate(),
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+            let visitor = VisitorId::new();
+            store.touch_visitor(site.id, visitor, now).await.unwrap();
+            let opening = store
+                .append_visitor_message(site.id, visitor, visitor_message(visitor, "1"), now)
+                .await
+                .unwrap();
+            assert!(opening.opened);
+
+            let events = outbox_event::Entity::find()
+                .filter(outbox_event::Column::ConversationId.eq(opening.conversation.id.0))
+                .order_by_asc(outbox_event::Column::Seq)
+                .all(store.db())
+                .await
+                .unwrap();
+            let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+            assert_eq!(types, ["conversation.started", "message.created"]);
+            assert_eq!(events[1].seq, events[0].seq + 1, "numbered in this order");
+            for event in &events {
+                let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
+                assert_eq!(
+                    payload["data"]["message"]["id"],
+                    serde_json::json!(opening.message.id.0),
+                    "{}: the opening message",
+                    event.event_type
+                );
+            }
+            let deliveries = webhook_delivery::Entity::find()
+                .filter(webhook_delivery::Column::ConversationId.eq(opening.conversation.id.0))
+                .order_by_asc(webhook_delivery::Column::EventSeq)
+                .all(store.db())
+                .await
+                .unwrap();
+            let delivered: Vec<(uuid::Uuid, i64)> = deliveries
+                .iter()
+                .map(|d| (d.event_id, d.event_seq))
+                .collect();
+            let written: Vec<(uuid::Uuid, i64)> = events.iter().map(|e| (e.id, e.seq)).collect();
+            assert_eq!(delivered, written, "one delivery per event");
+        }
+    }
 }
