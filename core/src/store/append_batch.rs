@@ -132,7 +132,9 @@ impl Found {
         let mut open_of_visitor = HashMap::new();
         let mut visitor_of_conversation = HashMap::new();
         if !visitors.is_empty() {
-            for row in bulk::conversations_of_visitors(tx, &visitors).await? {
+            let rows =
+                bulk::conversations_where(tx, conversation::Column::VisitorId, &visitors).await?;
+            for row in rows {
                 visitor_of_conversation.insert(row.id, row.visitor_id);
                 if row.status == ConversationStatus::Open.as_str() {
                     open_of_visitor.entry(row.visitor_id).or_insert(row);
@@ -141,7 +143,7 @@ impl Found {
         }
         let mut by_id = HashMap::new();
         if !ids.is_empty() {
-            let rows = bulk::conversations_by_id(tx, &ids).await?;
+            let rows = bulk::conversations_where(tx, conversation::Column::Id, &ids).await?;
             by_id.extend(rows.into_iter().map(|row| (row.id, row)));
         }
         if check == ResendCheck::ByIndex {

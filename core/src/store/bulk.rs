@@ -13,8 +13,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, OnConflict, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Statement, Value,
 };
 use uuid::Uuid;
 
@@ -22,50 +23,30 @@ use crate::domain::model::AuthorKind;
 use crate::store::StoreResult;
 use crate::store::entities::{conversation, message, outbox_event, webhook_delivery};
 
-/// Every conversation of `visitors`, newest first.
-pub(crate) async fn conversations_of_visitors(
+/// The conversations whose `column` (their id, or their visitor's) is one of `ids`, newest first.
+pub(crate) async fn conversations_where(
     db: &impl ConnectionTrait,
-    visitors: &[Uuid],
-) -> StoreResult<Vec<conversation::Model>> {
-    let find = conversation::Entity::find();
-    let rows = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            find.from_raw_sql(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT * FROM conversations WHERE visitor_id = ANY($1) ORDER BY created_at DESC",
-                [uuids(visitors)],
-            ))
-            .all(db)
-            .await?
-        }
-        _ => {
-            find.filter(conversation::Column::VisitorId.is_in(visitors.iter().copied()))
-                .order_by_desc(conversation::Column::CreatedAt)
-                .all(db)
-                .await?
-        }
-    };
-    Ok(rows)
-}
-
-/// The conversations of `ids` that exist.
-pub(crate) async fn conversations_by_id(
-    db: &impl ConnectionTrait,
+    column: conversation::Column,
     ids: &[Uuid],
 ) -> StoreResult<Vec<conversation::Model>> {
     let find = conversation::Entity::find();
     let rows = match db.get_database_backend() {
         DbBackend::Postgres => {
+            let sql = format!(
+                "SELECT * FROM conversations WHERE {} = ANY($1) ORDER BY created_at DESC",
+                column.as_str()
+            );
             find.from_raw_sql(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT * FROM conversations WHERE id = ANY($1)",
+                sql,
                 [uuids(ids)],
             ))
             .all(db)
             .await?
         }
         _ => {
-            find.filter(conversation::Column::Id.is_in(ids.iter().copied()))
+            find.filter(column.is_in(ids.iter().copied()))
+                .order_by_desc(conversation::Column::CreatedAt)
                 .all(db)
                 .await?
         }
@@ -148,13 +129,9 @@ pub(crate) async fn move_conversations(
              change_seq = ($3::int8[])[array_position($1::uuid[], id)], updated_at = $4 \
              WHERE id = ANY($1) RETURNING *",
             [
-                uuids(&moves.iter().map(|m| m.id).collect::<Vec<_>>()),
-                moves.iter().map(|m| m.added).collect::<Vec<_>>().into(),
-                moves
-                    .iter()
-                    .map(|m| m.last_change)
-                    .collect::<Vec<_>>()
-                    .into(),
+                column(moves, |m| m.id),
+                column(moves, |m| m.added),
+                column(moves, |m| m.last_change),
                 now.into(),
             ],
         ),
@@ -229,52 +206,48 @@ pub(crate) async fn insert_messages(
             .await?
             .rows_affected()
         }
-        _ => {
-            let insert = message::Entity::insert_many(
+        _ if skip_stored => {
+            message::Entity::insert_many(
                 rows.iter()
                     .map(|row| row.clone().into_active_model().reset_all()),
-            );
-            if skip_stored {
-                insert
-                    .on_conflict(
-                        OnConflict::columns([
-                            message::Column::ConversationId,
-                            message::Column::ClientId,
-                        ])
-                        .do_nothing()
-                        .to_owned(),
-                    )
-                    .exec_without_returning(db)
-                    .await?
-            } else {
-                insert.exec_without_returning(db).await?
-            }
+            )
+            .on_conflict(
+                OnConflict::columns([message::Column::ConversationId, message::Column::ClientId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?
         }
+        _ => insert_many::<message::Entity>(db, rows).await?,
     };
     Ok(result)
 }
 
-const INSERT_MESSAGES: &str = "INSERT INTO messages \
-     (id, conversation_id, seq, author_kind, author_id, author_name, body, client_id, created_at) \
-     SELECT id, conversation_id, seq, author_kind, CASE WHEN has_author_id THEN author_id END, \
-     CASE WHEN has_author_name THEN author_name END, body, \
-     CASE WHEN has_client_id THEN client_id END, created_at \
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[], $6::bool[], \
-     $7::text[], $8::bool[], $9::text[], $10::text[], $11::bool[], $12::timestamptz[]) \
-     AS r(id, conversation_id, seq, author_kind, author_id, has_author_id, author_name, \
-     has_author_name, body, client_id, has_client_id, created_at)";
+/// The messages insert, as a macro so that [`INSERT_MESSAGES_SKIPPING_STORED`] can extend it with
+/// `concat!`.
+macro_rules! insert_messages_sql {
+    () => {
+        "INSERT INTO messages \
+         (id, conversation_id, seq, author_kind, author_id, author_name, body, client_id, \
+         created_at) \
+         SELECT id, conversation_id, seq, author_kind, CASE WHEN has_author_id THEN author_id END, \
+         CASE WHEN has_author_name THEN author_name END, body, \
+         CASE WHEN has_client_id THEN client_id END, created_at \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[], $6::bool[], \
+         $7::text[], $8::bool[], $9::text[], $10::text[], $11::bool[], $12::timestamptz[]) \
+         AS r(id, conversation_id, seq, author_kind, author_id, has_author_id, author_name, \
+         has_author_name, body, client_id, has_client_id, created_at)"
+    };
+}
+
+const INSERT_MESSAGES: &str = insert_messages_sql!();
 
 /// [`INSERT_MESSAGES`], skipping a row whose (conversation, client id) is stored already.
-const INSERT_MESSAGES_SKIPPING_STORED: &str = "INSERT INTO messages \
-     (id, conversation_id, seq, author_kind, author_id, author_name, body, client_id, created_at) \
-     SELECT id, conversation_id, seq, author_kind, CASE WHEN has_author_id THEN author_id END, \
-     CASE WHEN has_author_name THEN author_name END, body, \
-     CASE WHEN has_client_id THEN client_id END, created_at \
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[], $6::bool[], \
-     $7::text[], $8::bool[], $9::text[], $10::text[], $11::bool[], $12::timestamptz[]) \
-     AS r(id, conversation_id, seq, author_kind, author_id, has_author_id, author_name, \
-     has_author_name, body, client_id, has_client_id, created_at) \
-     ON CONFLICT (conversation_id, client_id) DO NOTHING";
+const INSERT_MESSAGES_SKIPPING_STORED: &str = concat!(
+    insert_messages_sql!(),
+    " ON CONFLICT (conversation_id, client_id) DO NOTHING"
+);
 
 /// Inserts outbox events.
 pub(crate) async fn insert_events(
@@ -311,12 +284,7 @@ pub(crate) async fn insert_events(
             .await?;
         }
         _ => {
-            outbox_event::Entity::insert_many(
-                rows.iter()
-                    .map(|row| row.clone().into_active_model().reset_all()),
-            )
-            .exec_without_returning(db)
-            .await?;
+            insert_many::<outbox_event::Entity>(db, rows).await?;
         }
     }
     Ok(())
@@ -361,15 +329,26 @@ pub(crate) async fn insert_new_deliveries(
             .await?;
         }
         _ => {
-            webhook_delivery::Entity::insert_many(
-                rows.iter()
-                    .map(|row| row.clone().into_active_model().reset_all()),
-            )
-            .exec_without_returning(db)
-            .await?;
+            insert_many::<webhook_delivery::Entity>(db, rows).await?;
         }
     }
     Ok(())
+}
+
+/// sea-query's multi-row insert of `rows` (a text per row count), for SQLite. Answers how many
+/// were inserted.
+async fn insert_many<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    rows: &[E::Model],
+) -> StoreResult<u64>
+where
+    E::Model: IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelBehavior + Send,
+{
+    let rows = rows
+        .iter()
+        .map(|row| row.clone().into_active_model().reset_all());
+    Ok(E::insert_many(rows).exec_without_returning(db).await?)
 }
 
 fn uuids(ids: &[Uuid]) -> Value {
@@ -422,7 +401,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::VisitorId;
     use crate::store::NewMessage;
-    use crate::store::test_stores::test_stores;
+    use crate::store::test_stores::{a_webhook, test_stores};
 
     /// A timestamp with nanoseconds, which PostgreSQL cuts to microseconds.
     fn odd_time() -> DateTime<Utc> {
@@ -534,37 +513,26 @@ mod tests {
             .unwrap();
             assert_eq!(moved.len(), 1);
             assert_eq!((moved[0].last_seq, moved[0].change_seq), (5, 99));
-            let of_visitor = conversations_of_visitors(db, &[visitor.0]).await.unwrap();
+            let of_visitor = conversations_where(db, conversation::Column::VisitorId, &[visitor.0])
+                .await
+                .unwrap();
             assert_eq!(of_visitor, moved);
-            assert_eq!(
-                conversations_by_id(db, &[conversation]).await.unwrap(),
-                moved
-            );
+            let by_id = conversations_where(db, conversation::Column::Id, &[conversation])
+                .await
+                .unwrap();
+            assert_eq!(by_id, moved);
         }
     }
 
     #[tokio::test]
     async fn events_and_deliveries_written_in_bulk_read_back_whole() {
         use crate::domain::webhook_events::EventType;
-        use crate::domain::webhooks::WebhookSecret;
-        use crate::store::NewWebhook;
 
         for on in test_stores().await {
             eprintln!("on {}", on.backend);
             let store = &on.store;
             let db = store.db();
-            let endpoint = store
-                .insert_webhook(
-                    NewWebhook {
-                        url: "http://127.0.0.1:9/hook".into(),
-                        events: vec![EventType::MessageCreated],
-                        enabled: true,
-                        secret: WebhookSecret::generate(),
-                    },
-                    odd_time(),
-                )
-                .await
-                .unwrap();
+            let endpoint = a_webhook(store, &[EventType::MessageCreated]).await;
             let events = [
                 outbox_event::Model {
                     id: Uuid::new_v4(),

@@ -189,7 +189,7 @@ mod tests {
 
     use crate::domain::ids::VisitorId;
     use crate::domain::model::AuthorKind;
-    use crate::store::test_stores::test_stores;
+    use crate::store::test_stores::{a_webhook, test_stores};
     use crate::store::{NewMessage, Store, StoreError};
 
     fn visitor_message(visitor: VisitorId, client_id: &str) -> NewMessage {
@@ -536,8 +536,6 @@ mod tests {
         use futures_util::FutureExt;
 
         use crate::domain::webhook_events::EventType;
-        use crate::domain::webhooks::WebhookSecret;
-        use crate::store::NewWebhook;
 
         for on in test_stores().await {
             eprintln!("on {}", on.backend);
@@ -569,18 +567,7 @@ mod tests {
                 "integration plugins read every event"
             );
 
-            store
-                .insert_webhook(
-                    NewWebhook {
-                        url: "http://127.0.0.1:9/hook".into(),
-                        events: vec![EventType::MessageCreated],
-                        enabled: true,
-                        secret: WebhookSecret::generate(),
-                    },
-                    now,
-                )
-                .await
-                .unwrap();
+            a_webhook(&store, &[EventType::MessageCreated]).await;
             let _ = outbox.notified().now_or_never();
             store
                 .append_visitor_message(site.id, visitor, visitor_message(visitor, "3"), now)
@@ -598,8 +585,6 @@ mod tests {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
         use crate::domain::webhook_events::EventType;
-        use crate::domain::webhooks::WebhookSecret;
-        use crate::store::NewWebhook;
         use crate::store::entities::{outbox_event, webhook_delivery};
 
         for on in test_stores().await {
@@ -607,18 +592,11 @@ mod tests {
             let store = on.store.clone();
             let site = store.ensure_default_site().await.unwrap();
             let now = Utc::now();
-            store
-                .insert_webhook(
-                    NewWebhook {
-                        url: "http://127.0.0.1:9/hook".into(),
-                        events: vec![EventType::ConversationStarted, EventType::MessageCreated],
-                        enabled: true,
-                        secret: WebhookSecret::generate(),
-                    },
-                    now,
-                )
-                .await
-                .unwrap();
+            a_webhook(
+                &store,
+                &[EventType::ConversationStarted, EventType::MessageCreated],
+            )
+            .await;
             let visitor = VisitorId::new();
             store.touch_visitor(site.id, visitor, now).await.unwrap();
             let opening = store

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
 
-use crate::store::Store;
+use crate::domain::webhook_events::EventType;
+use crate::domain::webhooks::{WebhookEndpoint, WebhookSecret};
+use crate::store::{NewWebhook, Store};
 
 /// A migrated, empty store and what keeps it alive.
 pub(crate) struct TestStore {
@@ -48,4 +50,20 @@ async fn migrated(url: &str) -> Store {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     store
+}
+
+/// An enabled webhook endpoint taking `events` (at an address nothing listens on).
+pub(crate) async fn a_webhook(store: &Store, events: &[EventType]) -> WebhookEndpoint {
+    store
+        .insert_webhook(
+            NewWebhook {
+                url: "http://127.0.0.1:9/hook".into(),
+                events: events.to_vec(),
+                enabled: true,
+                secret: WebhookSecret::generate(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
 }
