@@ -17,7 +17,7 @@ use crate::store::counters::{self, Counter};
 use crate::store::entities::{agent, conversation, message};
 use crate::store::group_commit::{Append, AppendTo};
 use crate::store::visitors::customer_for_visitor;
-use crate::store::{Store, StoreError, StoreResult, convert, outbox};
+use crate::store::{Store, StoreError, StoreResult, bulk, convert, outbox};
 
 /// A message to store.
 #[derive(Debug, Clone)]
@@ -159,11 +159,8 @@ impl Store {
     ) -> StoreResult<AppendOutcome> {
         // Every conversation of the visitor, newest first: where a resent client id may be, and
         // the open one (one read for both).
-        let conversations = conversation::Entity::find()
-            .filter(conversation::Column::VisitorId.eq(visitor_id.0))
-            .order_by_desc(conversation::Column::CreatedAt)
-            .all(tx)
-            .await?;
+        let conversations =
+            bulk::conversations_where(tx, conversation::Column::VisitorId, &[visitor_id.0]).await?;
         if let Some(client_id) = &new.client_id
             && let Some(earlier) =
                 visitor_message_by_client_id(tx, &conversations, client_id).await?
