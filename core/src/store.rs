@@ -74,6 +74,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// The connections message batches are written on (see [`batch_pool`]).
+    batch_db: DatabaseConnection,
     /// Writers queue here: SQLite allows one writer at a time, and a queue in the process is kinder
     /// than `SQLITE_BUSY` retries. On PostgreSQL it also keeps one node's commits in order.
     write_lock: Arc<Mutex<()>>,
@@ -120,10 +122,12 @@ impl Store {
                     .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
             });
         let db = Database::connect(options).await?;
+        let batch_db = batch_pool(&db, url).await?;
         let checkpoint = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| checkpoint::Checkpointer::spawn(db.clone()));
         Ok(Self {
             db,
+            batch_db,
             write_lock: Arc::new(Mutex::new(())),
             outbox: Arc::new(Notify::new()),
             mail_planner: Arc::new(std::sync::OnceLock::new()),
@@ -156,6 +160,9 @@ impl Store {
     }
 
     pub async fn close(self) -> StoreResult<()> {
+        if self.batch_db.get_database_backend() == DbBackend::Postgres {
+            self.batch_db.close().await?;
+        }
         self.db.close().await?;
         Ok(())
     }
@@ -209,6 +216,27 @@ impl Store {
             checkpoint.committed();
         }
     }
+}
+
+/// Where message batches are written: on PostgreSQL, a pool of their own whose connections are not
+/// pinged before each use, as the shared pool's are. That ping is a round trip on every batch, which
+/// is time every acknowledgement waits. A connection that broke while idle (a restarted server)
+/// then fails its batch, which is written again on the shared pool (see `group_commit`), and it is
+/// closed when it goes back to its pool, which pings it there, off the acknowledgement's path. On
+/// SQLite a ping does not leave the process: the shared pool is used.
+async fn batch_pool(db: &DatabaseConnection, url: &str) -> StoreResult<DatabaseConnection> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(db.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        // One writes while the other is being pinged on its way back to the pool.
+        .max_connections(2)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    Ok(Database::connect(options).await?)
 }
 
 impl WriteTx<'_> {

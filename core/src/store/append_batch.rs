@@ -2,8 +2,9 @@
 //!
 //! The common append (a message into a conversation that is open, with a client id not seen before)
 //! is written with the others of its batch in a handful of statements: one read of the conversations,
-//! one block of change and event positions, one update of the conversations and one insert each for
-//! the messages, the events and their deliveries. Every statement is a round trip to the database
+//! one update of the conversations that takes the batch's change and event positions, and the
+//! inserts of the messages, the events and their deliveries (on PostgreSQL, three statements in
+//! all). Every statement is a round trip to the database
 //! (to SQLite's worker thread, or over the network), and one writer runs batches one after another,
 //! so the count per batch, not per message, is what sets throughput, and the time per batch is most
 //! of what a message waits for its ack.
@@ -31,8 +32,8 @@ use crate::domain::webhook_events::DomainEvent;
 use crate::store::conversations::AppendOutcome;
 use crate::store::entities::{conversation, message};
 use crate::store::group_commit::{Append, AppendTo, Appended, in_savepoint};
-use crate::store::outbox::QueuedWork;
-use crate::store::{Store, StoreError, StoreResult, bulk, convert, counters};
+use crate::store::outbox::{self, QueuedWork};
+use crate::store::{Store, StoreError, StoreResult, bulk, convert};
 
 /// How a batch learns which client ids were stored before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -242,13 +243,10 @@ async fn write_common(
         return Ok(Some((Vec::new(), QueuedWork::default())));
     }
     // Each message moves its conversation in the change feed, as one written alone would, and
-    // has a `message.created` event.
-    let (last_change, last_event) = counters::take_changes_and_events(tx, count, count).await?;
-    let first_change = last_change - count + 1;
+    // has a `message.created` event. Changes are counted from 1 here, and placed in the change
+    // feed by the update, which takes their positions.
     let mut moves: Vec<bulk::Move> = Vec::new();
-    let mut changes = Vec::with_capacity(common.len());
-    for ((_, row), change) in common.iter().zip(first_change..) {
-        changes.push(change);
+    for ((_, row), change) in common.iter().zip(1..) {
         match moves.iter_mut().find(|m| m.id == row.id) {
             Some(m) => {
                 m.added += 1;
@@ -268,11 +266,11 @@ async fn write_common(
         .unwrap_or_else(Utc::now);
     // The rows come back with the update (and the row locks are held until commit on PostgreSQL),
     // so the numbers are right even when another node appends at the same time.
-    let moved: HashMap<Uuid, conversation::Model> = bulk::move_conversations(tx, &moves, now)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
+    let taken = bulk::move_conversations(tx, &moves, count, count, now).await?;
+    let (last_change, last_event) = (taken.last_change, taken.last_event);
+    let moved: HashMap<Uuid, conversation::Model> =
+        taken.rows.into_iter().map(|row| (row.id, row)).collect();
+    let changes = last_change - count + 1..;
 
     let mut next_seq: HashMap<Uuid, i64> = HashMap::new();
     for m in &moves {
@@ -307,11 +305,6 @@ async fn write_common(
         });
         rows.push(row);
     }
-    let skip_stored = check == ResendCheck::ByIndex;
-    let inserted = bulk::insert_messages(tx, &rows, skip_stored).await?;
-    if skip_stored && inserted != count.unsigned_abs() {
-        return Ok(None);
-    }
     let events: Vec<DomainEvent> = outcomes
         .iter()
         .map(|o| DomainEvent::MessageCreated {
@@ -324,9 +317,16 @@ async fn write_common(
         .zip(common)
         .map(|(event, (i, _))| (event, appends[*i].now))
         .collect();
-    let queued = store
-        .append_numbered_events(tx, &dated, Some(last_event - count + 1))
-        .await?;
+    let event_rows = outbox::event_rows(&dated, last_event - count + 1)?;
+    let skip_stored = check == ResendCheck::ByIndex;
+    let inserted = outbox::insert_with_events(tx, &rows, skip_stored, &event_rows).await?;
+    if skip_stored && inserted.messages != count.unsigned_abs() {
+        return Ok(None);
+    }
+    let queued = QueuedWork {
+        deliveries: inserted.deliveries_queued,
+        mails: store.write_mails(tx, &dated).await?,
+    };
     Ok(Some((outcomes, queued)))
 }
 

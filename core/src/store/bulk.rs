@@ -9,19 +9,26 @@
 //! travel in binary, so the server parses no text for them. A nullable column is two arrays, its
 //! values and whether each is there ([`Nullable`]): the driver binds arrays without nulls only.
 //! SQLite prepares in-process, without a round trip, and keeps sea-query's statements.
+//!
+//! On PostgreSQL, statements that follow one another on the message path are also joined into one
+//! with data-modifying `WITH` clauses: taking the batch's positions with the update of its
+//! conversations ([`move_conversations`]), and the inserts of its messages, events and deliveries
+//! with the read of the endpoints ([`insert_messages_events_and_deliveries`]). A batch then makes
+//! three statements between its `BEGIN` and `COMMIT` where it made seven.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, OnConflict, SimpleExpr};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Statement, Value,
+    EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, Value,
 };
 use uuid::Uuid;
 
 use crate::domain::model::AuthorKind;
-use crate::store::StoreResult;
+use crate::domain::webhooks::DeliveryState;
 use crate::store::entities::{conversation, message, outbox_event, webhook_delivery};
+use crate::store::{StoreError, StoreResult, counters};
 
 /// The conversations whose `column` (their id, or their visitor's) is one of `ids`, newest first.
 pub(crate) async fn conversations_where(
@@ -103,237 +110,279 @@ pub(crate) async fn stored_client_ids(
     Ok(rows)
 }
 
-/// How one conversation moves with a batch: its id, how many messages it gains and its last
-/// position in the change feed.
+/// How one conversation moves with a batch: its id, how many messages it gains, and its last change
+/// among the batch's changes (the first is 1).
 pub(crate) struct Move {
     pub id: Uuid,
     pub added: i64,
     pub last_change: i64,
 }
 
-/// One update for every conversation of `moves`: `last_seq` up by its count of new messages,
-/// `change_seq` to its last change. Answers the rows as updated.
+/// What [`move_conversations`] answers.
+pub(crate) struct Moved {
+    /// The conversations as updated.
+    pub rows: Vec<conversation::Model>,
+    /// The last position of the block taken in the change feed.
+    pub last_change: i64,
+    /// The last position of the block taken in event order.
+    pub last_event: i64,
+}
+
+/// Takes the next `changes` positions in the change feed and `events` in event order
+/// ([`counters::take_changes_and_events`], whose lock order this keeps), and updates every
+/// conversation of `moves` at once: `last_seq` up by its count of new messages, `change_seq` to the
+/// position of its last change in the block taken. One statement on PostgreSQL.
 pub(crate) async fn move_conversations(
     db: &impl ConnectionTrait,
     moves: &[Move],
+    changes: i64,
+    events: i64,
     now: DateTime<Utc>,
-) -> StoreResult<Vec<conversation::Model>> {
-    let find = conversation::Entity::find();
-    let statement = match db.get_database_backend() {
-        DbBackend::Postgres => Statement::from_sql_and_values(
+) -> StoreResult<Moved> {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
-            // `id = ANY($1)` rather than a join on `UNNEST`: the plan PostgreSQL keeps for a
-            // join scans the whole table, the one for `ANY` follows the primary key.
-            "UPDATE conversations \
-             SET last_seq = last_seq + ($2::int8[])[array_position($1::uuid[], id)], \
-             change_seq = ($3::int8[])[array_position($1::uuid[], id)], updated_at = $4 \
-             WHERE id = ANY($1) RETURNING *",
+            MOVE_CONVERSATIONS,
             [
                 column(moves, |m| m.id),
                 column(moves, |m| m.added),
                 column(moves, |m| m.last_change),
+                changes.into(),
+                events.into(),
                 now.into(),
             ],
-        ),
-        backend => {
-            let by_id = |value: fn(&Move) -> i64, otherwise: SimpleExpr| -> SimpleExpr {
-                moves
-                    .iter()
-                    .fold(CaseStatement::new(), |case, m| {
-                        case.case(conversation::Column::Id.eq(m.id), value(m))
-                    })
-                    .finally(otherwise)
-                    .into()
-            };
-            let mut update = conversation::Entity::update_many()
-                .col_expr(
-                    conversation::Column::LastSeq,
-                    Expr::col(conversation::Column::LastSeq).add(by_id(|m| m.added, 0.into())),
-                )
-                .col_expr(
-                    conversation::Column::ChangeSeq,
-                    by_id(
-                        |m| m.last_change,
-                        Expr::col(conversation::Column::ChangeSeq).into(),
-                    ),
-                )
-                .col_expr(conversation::Column::UpdatedAt, now.into())
-                .filter(conversation::Column::Id.is_in(moves.iter().map(|m| m.id)))
-                .into_query();
-            update.returning_all();
-            backend.build(&update)
-        }
+        );
+        let rows = db.query_all(statement).await?;
+        let first = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("no conversation of the batch was found".into()))?;
+        let (last_change, last_event) = (
+            first.try_get::<i64>("", "taken_last_change")?,
+            first.try_get::<i64>("", "taken_last_event")?,
+        );
+        return Ok(Moved {
+            rows: rows
+                .iter()
+                .map(|row| conversation::Model::from_query_result(row, ""))
+                .collect::<Result<_, DbErr>>()?,
+            last_change,
+            last_event,
+        });
+    }
+    let (last_change, last_event) = counters::take_changes_and_events(db, changes, events).await?;
+    let before_first = last_change - changes;
+    let by_id = |value: &dyn Fn(&Move) -> i64, otherwise: SimpleExpr| -> SimpleExpr {
+        moves
+            .iter()
+            .fold(CaseStatement::new(), |case, m| {
+                case.case(conversation::Column::Id.eq(m.id), value(m))
+            })
+            .finally(otherwise)
+            .into()
     };
-    Ok(find.from_raw_sql(statement).all(db).await?)
+    let mut update = conversation::Entity::update_many()
+        .col_expr(
+            conversation::Column::LastSeq,
+            Expr::col(conversation::Column::LastSeq).add(by_id(&|m| m.added, 0.into())),
+        )
+        .col_expr(
+            conversation::Column::ChangeSeq,
+            by_id(
+                &|m| before_first + m.last_change,
+                Expr::col(conversation::Column::ChangeSeq).into(),
+            ),
+        )
+        .col_expr(conversation::Column::UpdatedAt, now.into())
+        .filter(conversation::Column::Id.is_in(moves.iter().map(|m| m.id)))
+        .into_query();
+    update.returning_all();
+    let rows = conversation::Entity::find()
+        .from_raw_sql(backend.build(&update))
+        .all(db)
+        .await?;
+    Ok(Moved {
+        rows,
+        last_change,
+        last_event,
+    })
 }
 
+/// [`move_conversations`] on PostgreSQL. The counters are taken as
+/// [`counters::take_changes_and_events`] takes them (rows locked in name order), and `taken` is
+/// aggregated before any conversation is joined to it, so both counters are locked before any
+/// conversation row, the order every other writer keeps. The conversations are found by
+/// `id = ANY($1)`, not by a join on `UNNEST`: the plan PostgreSQL keeps for a join scans the whole
+/// table, the one for `ANY` follows the primary key.
+const MOVE_CONVERSATIONS: &str = "WITH locked AS (SELECT name FROM counters \
+     WHERE name IN ('changes', 'events') ORDER BY name FOR UPDATE), \
+     taken AS (UPDATE counters SET value = counters.value + \
+     CASE counters.name WHEN 'changes' THEN $4 ELSE $5 END \
+     FROM locked WHERE counters.name = locked.name RETURNING counters.name, counters.value), \
+     block AS (SELECT max(value) FILTER (WHERE name = 'changes') AS last_change, \
+     max(value) FILTER (WHERE name = 'events') AS last_event FROM taken) \
+     UPDATE conversations \
+     SET last_seq = last_seq + ($2::int8[])[array_position($1::uuid[], id)], \
+     change_seq = block.last_change - $4 + ($3::int8[])[array_position($1::uuid[], id)], \
+     updated_at = $6 \
+     FROM block WHERE id = ANY($1) \
+     RETURNING conversations.*, block.last_change AS taken_last_change, \
+     block.last_event AS taken_last_event";
+
 /// Inserts `rows`; with `skip_stored`, a row whose (conversation, client id) is stored already is
-/// skipped. Answers how many were inserted.
+/// skipped. Answers how many were inserted. PostgreSQL writes messages with their events instead
+/// ([`insert_messages_events_and_deliveries`]).
 pub(crate) async fn insert_messages(
     db: &impl ConnectionTrait,
     rows: &[message::Model],
     skip_stored: bool,
 ) -> StoreResult<u64> {
-    let result = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let sql = if skip_stored {
-                INSERT_MESSAGES_SKIPPING_STORED
-            } else {
-                INSERT_MESSAGES
-            };
-            let author_id = Nullable::of(rows, |m| m.author_id, Uuid::nil());
-            let author_name = Nullable::of(rows, |m| m.author_name.clone(), String::new());
-            let client_id = Nullable::of(rows, |m| m.client_id.clone(), String::new());
-            let values = [
-                column(rows, |m| m.id),
-                column(rows, |m| m.conversation_id),
-                column(rows, |m| m.seq),
-                column(rows, |m| m.author_kind.clone()),
-                author_id.values,
-                author_id.present,
-                author_name.values,
-                author_name.present,
-                column(rows, |m| m.body.clone()),
-                client_id.values,
-                client_id.present,
-                column(rows, |m| m.created_at),
-            ];
-            db.execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                sql,
-                values,
-            ))
-            .await?
-            .rows_affected()
-        }
-        _ if skip_stored => {
-            message::Entity::insert_many(
-                rows.iter()
-                    .map(|row| row.clone().into_active_model().reset_all()),
-            )
-            .on_conflict(
-                OnConflict::columns([message::Column::ConversationId, message::Column::ClientId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?
-        }
-        _ => insert_many::<message::Entity>(db, rows).await?,
-    };
-    Ok(result)
+    if !skip_stored {
+        return insert_many::<message::Entity>(db, rows).await;
+    }
+    Ok(message::Entity::insert_many(
+        rows.iter()
+            .map(|row| row.clone().into_active_model().reset_all()),
+    )
+    .on_conflict(
+        OnConflict::columns([message::Column::ConversationId, message::Column::ClientId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?)
 }
 
-/// The messages insert, as a macro so that [`INSERT_MESSAGES_SKIPPING_STORED`] can extend it with
-/// `concat!`.
-macro_rules! insert_messages_sql {
-    () => {
-        "INSERT INTO messages \
-         (id, conversation_id, seq, author_kind, author_id, author_name, body, client_id, \
-         created_at) \
-         SELECT id, conversation_id, seq, author_kind, CASE WHEN has_author_id THEN author_id END, \
-         CASE WHEN has_author_name THEN author_name END, body, \
-         CASE WHEN has_client_id THEN client_id END, created_at \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[], $6::bool[], \
-         $7::text[], $8::bool[], $9::text[], $10::text[], $11::bool[], $12::timestamptz[]) \
-         AS r(id, conversation_id, seq, author_kind, author_id, has_author_id, author_name, \
-         has_author_name, body, client_id, has_client_id, created_at)"
-    };
-}
-
-const INSERT_MESSAGES: &str = insert_messages_sql!();
-
-/// [`INSERT_MESSAGES`], skipping a row whose (conversation, client id) is stored already.
-const INSERT_MESSAGES_SKIPPING_STORED: &str = concat!(
-    insert_messages_sql!(),
-    " ON CONFLICT (conversation_id, client_id) DO NOTHING"
-);
-
-/// Inserts outbox events.
+/// Inserts outbox events (SQLite's way; see [`insert_messages`]).
 pub(crate) async fn insert_events(
     db: &impl ConnectionTrait,
     rows: &[outbox_event::Model],
 ) -> StoreResult<()> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let conversation_id = Nullable::of(rows, |e| e.conversation_id, Uuid::nil());
-            let webhook_body = Nullable::of(rows, |e| e.webhook_body.clone(), String::new());
-            let values = [
-                column(rows, |e| e.id),
-                column(rows, |e| e.seq),
-                column(rows, |e| e.event_type.clone()),
-                conversation_id.values,
-                conversation_id.present,
-                column(rows, |e| e.payload.clone()),
-                webhook_body.values,
-                webhook_body.present,
-                column(rows, |e| e.created_at),
-            ];
-            db.execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO outbox \
-                 (id, seq, event_type, conversation_id, payload, webhook_body, created_at) \
-                 SELECT id, seq, event_type, CASE WHEN has_conversation_id THEN conversation_id END, \
-                 payload, CASE WHEN has_webhook_body THEN webhook_body END, created_at \
-                 FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::uuid[], $5::bool[], \
-                 $6::text[], $7::text[], $8::bool[], $9::timestamptz[]) \
-                 AS r(id, seq, event_type, conversation_id, has_conversation_id, payload, \
-                 webhook_body, has_webhook_body, created_at)",
-                values,
-            ))
-            .await?;
-        }
-        _ => {
-            insert_many::<outbox_event::Entity>(db, rows).await?;
-        }
-    }
+    insert_many::<outbox_event::Entity>(db, rows).await?;
     Ok(())
 }
 
-/// Inserts webhook deliveries not yet attempted (their attempt columns are null).
+/// Inserts webhook deliveries (SQLite's way; see [`insert_messages`]).
 pub(crate) async fn insert_new_deliveries(
     db: &impl ConnectionTrait,
     rows: &[webhook_delivery::Model],
 ) -> StoreResult<()> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let conversation_id = Nullable::of(rows, |d| d.conversation_id, Uuid::nil());
-            let values = [
-                column(rows, |d| d.id),
-                column(rows, |d| d.endpoint_id),
-                column(rows, |d| d.event_id),
-                column(rows, |d| d.event_seq),
-                column(rows, |d| d.event_type.clone()),
-                conversation_id.values,
-                conversation_id.present,
-                column(rows, |d| d.state.clone()),
-                column(rows, |d| d.attempts),
-                column(rows, |d| d.next_attempt_at),
-                column(rows, |d| d.created_at),
-            ];
-            db.execute(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "INSERT INTO webhook_deliveries \
-                 (id, endpoint_id, event_id, event_seq, event_type, conversation_id, state, \
-                 attempts, next_attempt_at, created_at) \
-                 SELECT id, endpoint_id, event_id, event_seq, event_type, \
-                 CASE WHEN has_conversation_id THEN conversation_id END, state, attempts, \
-                 next_attempt_at, created_at \
-                 FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::text[], \
-                 $6::uuid[], $7::bool[], $8::text[], $9::int4[], $10::timestamptz[], \
-                 $11::timestamptz[]) \
-                 AS r(id, endpoint_id, event_id, event_seq, event_type, conversation_id, \
-                 has_conversation_id, state, attempts, next_attempt_at, created_at)",
-                values,
-            ))
-            .await?;
-        }
-        _ => {
-            insert_many::<webhook_delivery::Entity>(db, rows).await?;
-        }
-    }
+    insert_many::<webhook_delivery::Entity>(db, rows).await?;
     Ok(())
 }
+
+/// On PostgreSQL, in one statement: inserts `messages` (with `skip_stored`, skipping one whose
+/// (conversation, client id) is stored already), inserts `events`, and queues each event for every
+/// enabled endpoint subscribed to its type, in `state`, due at the event's time. Answers how many
+/// messages and deliveries were inserted.
+///
+/// A delivery's id is made in the statement, time-ordered as [`crate::domain::ids::DeliveryId`]'s
+/// are (UUID version 7: the event's time in milliseconds, then random bits), since which endpoints
+/// take an event is read there too.
+pub(crate) async fn insert_messages_events_and_deliveries(
+    db: &impl ConnectionTrait,
+    messages: &[message::Model],
+    skip_stored: bool,
+    events: &[outbox_event::Model],
+    state: DeliveryState,
+) -> StoreResult<(u64, u64)> {
+    let author_id = Nullable::of(messages, |m| m.author_id, Uuid::nil());
+    let author_name = Nullable::of(messages, |m| m.author_name.clone(), String::new());
+    let client_id = Nullable::of(messages, |m| m.client_id.clone(), String::new());
+    let conversation_id = Nullable::of(events, |e| e.conversation_id, Uuid::nil());
+    let webhook_body = Nullable::of(events, |e| e.webhook_body.clone(), String::new());
+    let values = [
+        column(messages, |m| m.id),
+        column(messages, |m| m.conversation_id),
+        column(messages, |m| m.seq),
+        column(messages, |m| m.author_kind.clone()),
+        author_id.values,
+        author_id.present,
+        author_name.values,
+        author_name.present,
+        column(messages, |m| m.body.clone()),
+        client_id.values,
+        client_id.present,
+        column(messages, |m| m.created_at),
+        column(events, |e| e.id),
+        column(events, |e| e.seq),
+        column(events, |e| e.event_type.clone()),
+        conversation_id.values,
+        conversation_id.present,
+        column(events, |e| e.payload.clone()),
+        webhook_body.values,
+        webhook_body.present,
+        column(events, |e| e.created_at),
+        state.as_str().into(),
+    ];
+    let sql = if skip_stored {
+        INSERT_MESSAGES_SKIPPING_STORED_EVENTS_AND_DELIVERIES
+    } else {
+        INSERT_MESSAGES_EVENTS_AND_DELIVERIES
+    };
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the insert answered no counts".into()))?;
+    let count = |name: &str| -> StoreResult<u64> {
+        let n: i64 = row.try_get("", name)?;
+        Ok(n.unsigned_abs())
+    };
+    Ok((count("messages")?, count("deliveries")?))
+}
+
+/// The statement of [`insert_messages_events_and_deliveries`], with `$on_conflict` after the
+/// messages insert: a macro, so that both texts are constants.
+macro_rules! insert_messages_events_and_deliveries_sql {
+    ($on_conflict:literal) => {
+        concat!(
+            "WITH m AS (INSERT INTO messages \
+             (id, conversation_id, seq, author_kind, author_id, author_name, body, client_id, \
+             created_at) \
+             SELECT id, conversation_id, seq, author_kind, \
+             CASE WHEN has_author_id THEN author_id END, \
+             CASE WHEN has_author_name THEN author_name END, body, \
+             CASE WHEN has_client_id THEN client_id END, created_at \
+             FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $5::uuid[], $6::bool[], \
+             $7::text[], $8::bool[], $9::text[], $10::text[], $11::bool[], $12::timestamptz[]) \
+             AS r(id, conversation_id, seq, author_kind, author_id, has_author_id, author_name, \
+             has_author_name, body, client_id, has_client_id, created_at)",
+            $on_conflict,
+            " RETURNING 1), \
+             e AS (INSERT INTO outbox \
+             (id, seq, event_type, conversation_id, payload, webhook_body, created_at) \
+             SELECT id, seq, event_type, CASE WHEN has_conversation_id THEN conversation_id END, \
+             payload, CASE WHEN has_webhook_body THEN webhook_body END, created_at \
+             FROM UNNEST($13::uuid[], $14::int8[], $15::text[], $16::uuid[], $17::bool[], \
+             $18::text[], $19::text[], $20::bool[], $21::timestamptz[]) \
+             AS r(id, seq, event_type, conversation_id, has_conversation_id, payload, \
+             webhook_body, has_webhook_body, created_at) \
+             RETURNING id, seq, event_type, conversation_id, created_at), \
+             d AS (INSERT INTO webhook_deliveries \
+             (id, endpoint_id, event_id, event_seq, event_type, conversation_id, state, \
+             attempts, next_attempt_at, created_at) \
+             SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) \
+             PLACING substring(int8send(floor(extract(epoch FROM e.created_at) * 1000)::int8) \
+             FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid, \
+             w.id, e.id, e.seq, e.event_type, e.conversation_id, $22, 0, e.created_at, \
+             e.created_at \
+             FROM e JOIN webhook_endpoints w ON w.enabled \
+             AND e.event_type IN (SELECT jsonb_array_elements_text(w.events::jsonb)) \
+             RETURNING 1) \
+             SELECT (SELECT count(*) FROM m) AS messages, (SELECT count(*) FROM d) AS deliveries"
+        )
+    };
+}
+
+const INSERT_MESSAGES_EVENTS_AND_DELIVERIES: &str = insert_messages_events_and_deliveries_sql!("");
+
+const INSERT_MESSAGES_SKIPPING_STORED_EVENTS_AND_DELIVERIES: &str = insert_messages_events_and_deliveries_sql!(
+    " ON CONFLICT (conversation_id, client_id) DO NOTHING"
+);
 
 /// sea-query's multi-row insert of `rows` (a text per row count), for SQLite. Answers how many
 /// were inserted.
@@ -401,6 +450,8 @@ mod tests {
     use super::*;
     use crate::domain::ids::VisitorId;
     use crate::store::NewMessage;
+    use crate::store::entities::webhook_endpoint;
+    use crate::store::outbox::insert_with_events;
     use crate::store::test_stores::{a_webhook, test_stores};
 
     /// A timestamp with nanoseconds, which PostgreSQL cuts to microseconds.
@@ -458,10 +509,13 @@ mod tests {
                 ..message(3, Some("c-3"))
             };
             let bulk = [with_author, message(4, None)];
-            assert_eq!(insert_messages(db, &bulk, false).await.unwrap(), 2);
+            let inserted = insert_with_events(db, &bulk, false, &[]).await.unwrap();
+            assert_eq!(inserted.messages, 2);
             // Skipping what is stored: "c-2" is, the new one is not.
             let again = [message(5, Some("c-2")), message(5, Some("c-5"))];
-            assert_eq!(insert_messages(db, &again, true).await.unwrap(), 1);
+            let inserted = insert_with_events(db, &again, true, &[]).await.unwrap();
+            assert_eq!(inserted.messages, 1);
+            assert!(!inserted.deliveries_queued);
 
             let rows = message::Entity::find()
                 .filter(message::Column::ConversationId.eq(conversation))
@@ -500,19 +554,37 @@ mod tests {
             .unwrap();
             assert!(by_agents.is_empty());
 
+            // Taking no positions reads where the counters are.
+            let changes_before = counters::take(db, counters::Counter::Changes, 0)
+                .await
+                .unwrap();
+            let events_before = counters::take(db, counters::Counter::Events, 0)
+                .await
+                .unwrap();
             let moved = move_conversations(
                 db,
                 &[Move {
                     id: conversation,
                     added: 4,
-                    last_change: 99,
+                    last_change: 2,
                 }],
+                3,
+                5,
                 odd_time(),
             )
             .await
             .unwrap();
-            assert_eq!(moved.len(), 1);
-            assert_eq!((moved[0].last_seq, moved[0].change_seq), (5, 99));
+            assert_eq!(
+                (moved.last_change, moved.last_event),
+                (changes_before + 3, events_before + 5)
+            );
+            assert_eq!(moved.rows.len(), 1);
+            assert_eq!(
+                (moved.rows[0].last_seq, moved.rows[0].change_seq),
+                (5, changes_before + 2),
+                "the second of the three changes taken"
+            );
+            let moved = moved.rows;
             let of_visitor = conversations_where(db, conversation::Column::VisitorId, &[visitor.0])
                 .await
                 .unwrap();
@@ -525,7 +597,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn events_and_deliveries_written_in_bulk_read_back_whole() {
+    async fn events_written_in_bulk_read_back_whole_with_a_delivery_per_subscribed_endpoint() {
         use crate::domain::webhook_events::EventType;
 
         for on in test_stores().await {
@@ -533,6 +605,15 @@ mod tests {
             let store = &on.store;
             let db = store.db();
             let endpoint = a_webhook(store, &[EventType::MessageCreated]).await;
+            // Neither of these takes a `message.created`.
+            a_webhook(store, &[EventType::ConversationStarted]).await;
+            let disabled = a_webhook(store, &[EventType::MessageCreated]).await;
+            webhook_endpoint::Entity::update_many()
+                .col_expr(webhook_endpoint::Column::Enabled, Expr::value(false))
+                .filter(webhook_endpoint::Column::Id.eq(disabled.id.0))
+                .exec(db)
+                .await
+                .unwrap();
             let events = [
                 outbox_event::Model {
                     id: Uuid::new_v4(),
@@ -550,10 +631,12 @@ mod tests {
                     conversation_id: Some(Uuid::new_v4()),
                     payload: "{}".into(),
                     webhook_body: None,
-                    created_at: odd_time(),
+                    created_at: odd_time() + chrono::Duration::seconds(1),
                 },
             ];
-            insert_events(db, &events).await.unwrap();
+            let inserted = insert_with_events(db, &[], false, &events).await.unwrap();
+            assert_eq!(inserted.messages, 0);
+            assert!(inserted.deliveries_queued);
             let mut read = outbox_event::Entity::find()
                 .order_by_asc(outbox_event::Column::Seq)
                 .all(db)
@@ -582,35 +665,40 @@ mod tests {
             read[1].created_at = events[1].created_at;
             assert_eq!(read, events);
 
-            let delivery = webhook_delivery::Model {
-                id: Uuid::new_v4(),
-                endpoint_id: endpoint.id.0,
-                event_id: events[0].id,
-                event_seq: 1,
-                event_type: "message.created".into(),
-                conversation_id: None,
-                state: "pending".into(),
-                attempts: 0,
-                next_attempt_at: odd_time(),
-                first_attempt_at: None,
-                last_attempt_at: None,
-                last_status: None,
-                last_error: None,
-                delivered_at: None,
-                created_at: odd_time(),
-            };
-            insert_new_deliveries(db, std::slice::from_ref(&delivery))
+            // One delivery per event, to the one enabled endpoint that takes it, due at the
+            // event's time, with a time-ordered id (UUID version 7).
+            let deliveries = webhook_delivery::Entity::find()
+                .order_by_asc(webhook_delivery::Column::EventSeq)
+                .all(db)
                 .await
                 .unwrap();
-            let mut read = webhook_delivery::Entity::find_by_id(delivery.id)
-                .one(db)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(read.created_at, reference_read.created_at);
-            read.created_at = delivery.created_at;
-            read.next_attempt_at = delivery.next_attempt_at;
-            assert_eq!(read, delivery);
+            assert_eq!(deliveries.len(), 2);
+            for (delivery, event) in deliveries.iter().zip(&read) {
+                assert_eq!(delivery.id.get_version_num(), 7);
+                let expected = webhook_delivery::Model {
+                    id: delivery.id,
+                    endpoint_id: endpoint.id.0,
+                    event_id: event.id,
+                    event_seq: event.seq,
+                    event_type: "message.created".into(),
+                    conversation_id: event.conversation_id,
+                    state: DeliveryState::Pending.as_str().into(),
+                    attempts: 0,
+                    next_attempt_at: delivery.created_at,
+                    first_attempt_at: None,
+                    last_attempt_at: None,
+                    last_status: None,
+                    last_error: None,
+                    delivered_at: None,
+                    created_at: delivery.created_at,
+                };
+                assert_eq!(delivery, &expected);
+                assert_eq!(
+                    (delivery.created_at - event.created_at).num_milliseconds(),
+                    0,
+                    "due at the event's time"
+                );
+            }
         }
     }
 }

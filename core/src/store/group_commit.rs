@@ -106,7 +106,7 @@ async fn writer(store: Store, mut queued: mpsc::UnboundedReceiver<Queued>) {
 /// queued for the workers.
 async fn write_batch(store: &Store, appends: &[Append]) -> (Vec<Appended>, QueuedWork) {
     let set_wise = async |check| {
-        let tx = store.db.begin().await?;
+        let tx = store.batch_db.begin().await?;
         match append_batch::write(store, &tx, appends, check).await? {
             Batch::Written(results, queued) => {
                 tx.commit().await?;
@@ -137,6 +137,8 @@ async fn write_batch(store: &Store, appends: &[Append]) -> (Vec<Appended>, Queue
             "a batch of messages failed; writing them one at a time"
         ),
     }
+    // On the shared pool, whose connections are checked before use: a batch that failed on a
+    // connection that broke while idle is written here.
     let one_by_one = async {
         let tx = store.db.begin().await?;
         let mut results = Vec::with_capacity(appends.len());
@@ -635,6 +637,72 @@ mod tests {
                 .collect();
             let written: Vec<(uuid::Uuid, i64)> = events.iter().map(|e| (e.id, e.seq)).collect();
             assert_eq!(delivered, written, "one delivery per event");
+        }
+    }
+
+    /// The batch connections are not checked before use: one the server cut while it was idle
+    /// (a restart) fails its batch, which must then be written on the shared pool, not lost.
+    #[tokio::test]
+    async fn a_batch_on_a_connection_the_server_cut_is_stored_and_answered() {
+        for on in test_stores().await {
+            if on.backend != "PostgreSQL" {
+                // SQLite's connections are in the process: nothing cuts them.
+                continue;
+            }
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap();
+            let visitor = VisitorId::new();
+            let now = Utc::now();
+            store.touch_visitor(site.id, visitor, now).await.unwrap();
+            let send = |client_id: &'static str| {
+                let store = store.clone();
+                async move {
+                    store
+                        .append_visitor_message(
+                            site.id,
+                            visitor,
+                            visitor_message(visitor, client_id),
+                            now,
+                        )
+                        .await
+                }
+            };
+            // Two batches, so both batch connections have been opened and are idle.
+            let (a, b) = tokio::join!(send("before-1"), send("before-2"));
+            a.unwrap();
+            b.unwrap();
+            send("before-3").await.unwrap();
+            store
+                .execute_raw(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .await
+                .unwrap();
+
+            for client_id in ["after-1", "after-2", "after-3"] {
+                let outcome = send(client_id).await.unwrap();
+                assert!(!outcome.duplicate);
+            }
+            let open = store
+                .open_conversation_of_visitor(visitor)
+                .await
+                .unwrap()
+                .expect("an open conversation");
+            let stored: Vec<Option<String>> = store
+                .messages_after(open.id, 0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.client_id)
+                .collect();
+            let sent = [
+                "before-1", "before-2", "before-3", "after-1", "after-2", "after-3",
+            ];
+            assert_eq!(stored.len(), sent.len(), "each stored once: {stored:?}");
+            for client_id in sent {
+                assert!(stored.contains(&Some(client_id.to_string())), "{client_id}");
+            }
         }
     }
 }

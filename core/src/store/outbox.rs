@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, Set,
 };
 
 use crate::domain::ids::{DeliveryId, EventId};
@@ -15,7 +16,9 @@ use crate::domain::webhook_events::DomainEvent;
 use crate::domain::webhooks::DeliveryState;
 use crate::store::bulk;
 use crate::store::counters::{self, Counter};
-use crate::store::entities::{conversation, outbox_event, webhook_delivery, webhook_endpoint};
+use crate::store::entities::{
+    conversation, message, outbox_event, webhook_delivery, webhook_endpoint,
+};
 use crate::store::mail::write_planned_mails;
 use crate::store::webhooks::subscribes;
 use crate::store::{Store, StoreError, StoreResult};
@@ -52,13 +55,25 @@ impl Store {
         first_seq: Option<i64>,
     ) -> StoreResult<QueuedWork> {
         let (_, deliveries) = append_all(db, events, first_seq).await?;
+        Ok(QueuedWork {
+            deliveries,
+            mails: self.write_mails(db, events).await?,
+        })
+    }
+
+    /// Writes the mails `events` cause. Says whether any was queued.
+    pub(crate) async fn write_mails(
+        &self,
+        db: &impl ConnectionTrait,
+        events: &[(&DomainEvent, DateTime<Utc>)],
+    ) -> StoreResult<bool> {
         let mut mails = false;
         if let Some(planner) = self.mail_planner.get() {
             for (event, now) in events {
                 mails |= write_planned_mails(db, planner.as_ref(), event, *now).await?;
             }
         }
-        Ok(QueuedWork { deliveries, mails })
+        Ok(mails)
     }
 }
 
@@ -102,8 +117,8 @@ pub(crate) async fn append(
 }
 
 /// [`append`] for several events, numbered in this order: one block of positions (unless taken
-/// already: `first_seq`), one insert for the events, one read of the endpoints and one insert for
-/// their deliveries. Answers the events' ids and whether any delivery was queued.
+/// already: `first_seq`), then [`insert_with_events`]. Answers the events' ids and whether any
+/// delivery was queued.
 async fn append_all(
     db: &impl ConnectionTrait,
     events: &[(&DomainEvent, DateTime<Utc>)],
@@ -119,52 +134,110 @@ async fn append_all(
         Some(first) => first,
         None => counters::take(db, Counter::Events, count).await? - count + 1,
     };
-    let mut rows = Vec::with_capacity(events.len());
-    let mut written = Vec::with_capacity(events.len());
-    for ((event, now), seq) in events.iter().zip(first_seq..) {
-        let id = EventId::new();
-        let payload = serde_json::to_string(&event.envelope(id, *now))
-            .map_err(|e| StoreError::Corrupt(format!("event does not serialise: {e}")))?;
-        let conversation_id = event.conversation_id().map(|c| c.0);
-        rows.push(outbox_event::Model {
-            id: id.0,
-            seq,
-            event_type: event.event_type().as_str().into(),
-            conversation_id,
-            payload,
-            webhook_body: None,
-            created_at: *now,
+    let rows = event_rows(events, first_seq)?;
+    let inserted = insert_with_events(db, &[], false, &rows).await?;
+    let ids = rows.iter().map(|row| EventId(row.id)).collect();
+    Ok((ids, inserted.deliveries_queued))
+}
+
+/// The outbox rows of `events`, at the positions from `first_seq` on.
+pub(crate) fn event_rows(
+    events: &[(&DomainEvent, DateTime<Utc>)],
+    first_seq: i64,
+) -> StoreResult<Vec<outbox_event::Model>> {
+    events
+        .iter()
+        .zip(first_seq..)
+        .map(|((event, now), seq)| {
+            let id = EventId::new();
+            let payload = serde_json::to_string(&event.envelope(id, *now))
+                .map_err(|e| StoreError::Corrupt(format!("event does not serialise: {e}")))?;
+            Ok(outbox_event::Model {
+                id: id.0,
+                seq,
+                event_type: event.event_type().as_str().into(),
+                conversation_id: event.conversation_id().map(|c| c.0),
+                payload,
+                webhook_body: None,
+                created_at: *now,
+            })
+        })
+        .collect()
+}
+
+/// What [`insert_with_events`] wrote.
+pub(crate) struct Inserted {
+    /// Messages inserted (without those skipped as stored already).
+    pub messages: u64,
+    /// Whether any event was queued for an endpoint.
+    pub deliveries_queued: bool,
+}
+
+/// Inserts `messages` (with `skip_stored`, skipping a message whose (conversation, client id) is
+/// stored already), then `events` and one delivery of each to every enabled endpoint that
+/// subscribes to its type, due at the event's time.
+///
+/// On PostgreSQL this is one statement ([`bulk::insert_messages_events_and_deliveries`]): the
+/// message path writes a batch's messages and events at once, and every round trip there is time
+/// an acknowledgement waits. SQLite runs in the process, so the inserts and the read of the
+/// endpoints stay apart.
+pub(crate) async fn insert_with_events(
+    db: &impl ConnectionTrait,
+    messages: &[message::Model],
+    skip_stored: bool,
+    events: &[outbox_event::Model],
+) -> StoreResult<Inserted> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let (messages, deliveries) = bulk::insert_messages_events_and_deliveries(
+            db,
+            messages,
+            skip_stored,
+            events,
+            DeliveryState::Pending,
+        )
+        .await?;
+        return Ok(Inserted {
+            messages,
+            deliveries_queued: deliveries > 0,
         });
-        written.push((id, seq, event.event_type(), conversation_id, *now));
     }
-    bulk::insert_events(db, &rows).await?;
+    let inserted = if messages.is_empty() {
+        0
+    } else {
+        bulk::insert_messages(db, messages, skip_stored).await?
+    };
+    if !events.is_empty() {
+        bulk::insert_events(db, events).await?;
+    }
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(db)
         .await?;
-    let deliveries: Vec<_> = written
-        .iter()
-        .flat_map(|&(id, seq, event_type, conversation_id, now)| {
+    let mut deliveries = Vec::new();
+    for event in events {
+        deliveries.extend(
             endpoints
                 .iter()
-                .filter(move |e| subscribes(e, event_type))
-                .map(move |endpoint| {
+                .filter(|endpoint| subscribes(endpoint, &event.event_type))
+                .map(|endpoint| {
                     delivery_row(
                         endpoint.id,
-                        id,
-                        seq,
-                        event_type.as_str(),
-                        conversation_id,
-                        now,
+                        EventId(event.id),
+                        event.seq,
+                        &event.event_type,
+                        event.conversation_id,
+                        event.created_at,
                     )
-                })
-        })
-        .collect();
-    let queued = !deliveries.is_empty();
-    if queued {
+                }),
+        );
+    }
+    if !deliveries.is_empty() {
         bulk::insert_new_deliveries(db, &deliveries).await?;
     }
-    Ok((written.into_iter().map(|(id, ..)| id).collect(), queued))
+    Ok(Inserted {
+        messages: inserted,
+        deliveries_queued: !deliveries.is_empty(),
+    })
 }
 
 /// One event queued for one endpoint, due now.

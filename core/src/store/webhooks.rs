@@ -241,10 +241,10 @@ impl Store {
     }
 }
 
-/// Whether an endpoint row subscribes to `event`.
-pub(crate) fn subscribes(row: &webhook_endpoint::Model, event: EventType) -> bool {
+/// Whether an endpoint row subscribes to the event type named `event_type`.
+pub(crate) fn subscribes(row: &webhook_endpoint::Model, event_type: &str) -> bool {
     serde_json::from_str::<Vec<String>>(&row.events)
-        .is_ok_and(|names| names.iter().any(|n| n == event.as_str()))
+        .is_ok_and(|names| names.iter().any(|n| n == event_type))
 }
 
 pub(crate) fn open_states() -> [&'static str; 2] {
