@@ -145,11 +145,11 @@ pub(crate) async fn move_conversations(
             DbBackend::Postgres,
             MOVE_CONVERSATIONS,
             [
+                changes.into(),
+                events.into(),
                 column(moves, |m| m.id),
                 column(moves, |m| m.added),
                 column(moves, |m| m.last_change),
-                changes.into(),
-                events.into(),
                 now.into(),
             ],
         );
@@ -209,25 +209,24 @@ pub(crate) async fn move_conversations(
 }
 
 /// [`move_conversations`] on PostgreSQL. The counters are taken as
-/// [`counters::take_changes_and_events`] takes them (rows locked in name order), and `taken` is
-/// aggregated before any conversation is joined to it, so both counters are locked before any
-/// conversation row, the order every other writer keeps. The conversations are found by
-/// `id = ANY($1)`, not by a join on `UNNEST`: the plan PostgreSQL keeps for a join scans the whole
-/// table, the one for `ANY` follows the primary key.
-const MOVE_CONVERSATIONS: &str = "WITH locked AS (SELECT name FROM counters \
-     WHERE name IN ('changes', 'events') ORDER BY name FOR UPDATE), \
-     taken AS (UPDATE counters SET value = counters.value + \
-     CASE counters.name WHEN 'changes' THEN $4 ELSE $5 END \
-     FROM locked WHERE counters.name = locked.name RETURNING counters.name, counters.value), \
-     block AS (SELECT max(value) FILTER (WHERE name = 'changes') AS last_change, \
+/// [`counters::take_changes_and_events`] takes them, and `taken` is aggregated before any
+/// conversation is joined to it, so both counters are locked before any conversation row, the
+/// order every other writer keeps. The conversations are found by `id = ANY($3)`, not by a join on
+/// `UNNEST`: the plan PostgreSQL keeps for a join scans the whole table, the one for `ANY` follows
+/// the primary key.
+const MOVE_CONVERSATIONS: &str = concat!(
+    "WITH ",
+    counters::take_changes_and_events_cte!(),
+    ", block AS (SELECT max(value) FILTER (WHERE name = 'changes') AS last_change, \
      max(value) FILTER (WHERE name = 'events') AS last_event FROM taken) \
      UPDATE conversations \
-     SET last_seq = last_seq + ($2::int8[])[array_position($1::uuid[], id)], \
-     change_seq = block.last_change - $4 + ($3::int8[])[array_position($1::uuid[], id)], \
+     SET last_seq = last_seq + ($4::int8[])[array_position($3::uuid[], id)], \
+     change_seq = block.last_change - $1 + ($5::int8[])[array_position($3::uuid[], id)], \
      updated_at = $6 \
-     FROM block WHERE id = ANY($1) \
+     FROM block WHERE id = ANY($3) \
      RETURNING conversations.*, block.last_change AS taken_last_change, \
-     block.last_event AS taken_last_event";
+     block.last_event AS taken_last_event"
+);
 
 /// Inserts `rows`; with `skip_stored`, a row whose (conversation, client id) is stored already is
 /// skipped. Answers how many were inserted. PostgreSQL writes messages with their events instead
@@ -555,12 +554,8 @@ mod tests {
             assert!(by_agents.is_empty());
 
             // Taking no positions reads where the counters are.
-            let changes_before = counters::take(db, counters::Counter::Changes, 0)
-                .await
-                .unwrap();
-            let events_before = counters::take(db, counters::Counter::Events, 0)
-                .await
-                .unwrap();
+            let (changes_before, events_before) =
+                counters::take_changes_and_events(db, 0, 0).await.unwrap();
             let moved = move_conversations(
                 db,
                 &[Move {
@@ -577,6 +572,11 @@ mod tests {
             assert_eq!(
                 (moved.last_change, moved.last_event),
                 (changes_before + 3, events_before + 5)
+            );
+            assert_eq!(
+                counters::take_changes_and_events(db, 0, 0).await.unwrap(),
+                (moved.last_change, moved.last_event),
+                "the counters as the update left them"
             );
             assert_eq!(moved.rows.len(), 1);
             assert_eq!(

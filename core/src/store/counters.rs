@@ -47,13 +47,30 @@ pub(crate) async fn take(db: &impl ConnectionTrait, counter: Counter, n: i64) ->
     Ok(row.try_get::<i64>("", "value")?)
 }
 
-/// [`take`] of `changes` positions in the change feed and `events` in event order, in one
-/// statement (one round trip). Answers the last position of each block.
+/// The PostgreSQL `WITH` clauses that take `$1` positions of `changes` and `$2` of `events`: `taken`
+/// answers each counter's name and new value. [`take_changes_and_events`] selects from it, and
+/// `bulk::move_conversations` updates the batch's conversations with it in the same statement.
 ///
 /// The rows are locked changes first, then events, the order in which every other writer takes
-/// them one at a time: on PostgreSQL a plain `UPDATE … WHERE name IN (…)` locks in whatever order
-/// it finds the rows, and two nodes taking the two rows crosswise would deadlock. `ORDER BY … FOR
-/// UPDATE` locks in sorted order ("changes" < "events"). SQLite has one writer at a time.
+/// them one at a time: a plain `UPDATE … WHERE name IN (…)` locks in whatever order it finds the
+/// rows, and two nodes taking the two rows crosswise would deadlock. `ORDER BY … FOR UPDATE` locks
+/// in sorted order ("changes" < "events").
+macro_rules! take_changes_and_events_cte {
+    () => {
+        "locked AS (SELECT name FROM counters WHERE name IN ('changes', 'events') \
+         ORDER BY name FOR UPDATE), \
+         taken AS (UPDATE counters SET value = counters.value + \
+         CASE counters.name WHEN 'changes' THEN $1 ELSE $2 END \
+         FROM locked WHERE counters.name = locked.name \
+         RETURNING counters.name, counters.value)"
+    };
+}
+pub(crate) use take_changes_and_events_cte;
+
+/// [`take`] of `changes` positions in the change feed and `events` in event order, in one
+/// statement (one round trip), the rows locked in one order on PostgreSQL
+/// ([`take_changes_and_events_cte`]; SQLite has one writer at a time). Answers the last position
+/// of each block.
 pub(crate) async fn take_changes_and_events(
     db: &impl ConnectionTrait,
     changes: i64,
@@ -62,14 +79,12 @@ pub(crate) async fn take_changes_and_events(
     let (c, e) = (Counter::Changes.name(), Counter::Events.name());
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => format!(
-            "WITH locked AS (SELECT name FROM counters WHERE name IN ('{c}', '{e}') \
-             ORDER BY name FOR UPDATE) \
-             UPDATE counters SET value = counters.value + \
-             CASE counters.name WHEN '{c}' THEN $1 ELSE $2 END \
-             FROM locked WHERE counters.name = locked.name \
-             RETURNING counters.name, counters.value"
-        ),
+        DbBackend::Postgres => concat!(
+            "WITH ",
+            take_changes_and_events_cte!(),
+            " SELECT name, value FROM taken"
+        )
+        .to_string(),
         _ => format!(
             "UPDATE counters SET value = value + CASE name WHEN '{c}' THEN ? ELSE ? END \
              WHERE name IN ('{c}', '{e}') RETURNING name, value"

@@ -43,18 +43,7 @@ impl Store {
         db: &impl ConnectionTrait,
         events: &[(&DomainEvent, DateTime<Utc>)],
     ) -> StoreResult<QueuedWork> {
-        self.append_numbered_events(db, events, None).await
-    }
-
-    /// [`Store::append_events`] at the positions from `first_seq` on, when the caller took them
-    /// already (together with other counters, in one statement); `None` takes them here.
-    pub(crate) async fn append_numbered_events(
-        &self,
-        db: &impl ConnectionTrait,
-        events: &[(&DomainEvent, DateTime<Utc>)],
-        first_seq: Option<i64>,
-    ) -> StoreResult<QueuedWork> {
-        let (_, deliveries) = append_all(db, events, first_seq).await?;
+        let (_, deliveries) = append_all(db, events).await?;
         Ok(QueuedWork {
             deliveries,
             mails: self.write_mails(db, events).await?,
@@ -110,19 +99,17 @@ pub(crate) async fn append(
     event: &DomainEvent,
     now: DateTime<Utc>,
 ) -> StoreResult<EventId> {
-    let (ids, _) = append_all(db, &[(event, now)], None).await?;
+    let (ids, _) = append_all(db, &[(event, now)]).await?;
     ids.first()
         .copied()
         .ok_or_else(|| StoreError::Corrupt("an appended event has no id".into()))
 }
 
-/// [`append`] for several events, numbered in this order: one block of positions (unless taken
-/// already: `first_seq`), then [`insert_with_events`]. Answers the events' ids and whether any
-/// delivery was queued.
+/// [`append`] for several events, numbered in this order: one block of positions, then
+/// [`insert_with_events`]. Answers the events' ids and whether any delivery was queued.
 async fn append_all(
     db: &impl ConnectionTrait,
     events: &[(&DomainEvent, DateTime<Utc>)],
-    first_seq: Option<i64>,
 ) -> StoreResult<(Vec<EventId>, bool)> {
     let Ok(count) = i64::try_from(events.len()) else {
         return Err(StoreError::Corrupt("too many events at once".into()));
@@ -130,10 +117,7 @@ async fn append_all(
     if count == 0 {
         return Ok((Vec::new(), false));
     }
-    let first_seq = match first_seq {
-        Some(first) => first,
-        None => counters::take(db, Counter::Events, count).await? - count + 1,
-    };
+    let first_seq = counters::take(db, Counter::Events, count).await? - count + 1;
     let rows = event_rows(events, first_seq)?;
     let inserted = insert_with_events(db, &[], false, &rows).await?;
     let ids = rows.iter().map(|row| EventId(row.id)).collect();
