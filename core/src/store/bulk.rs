@@ -252,6 +252,15 @@ pub(crate) async fn insert_messages(
     .await?)
 }
 
+/// Inserts conversations (the ones a batch opens).
+pub(crate) async fn insert_conversations(
+    db: &impl ConnectionTrait,
+    rows: &[conversation::Model],
+) -> StoreResult<()> {
+    insert_many::<conversation::Entity>(db, rows).await?;
+    Ok(())
+}
+
 /// Inserts outbox events (SQLite's way; see [`insert_messages`]).
 pub(crate) async fn insert_events(
     db: &impl ConnectionTrait,
