@@ -5,6 +5,7 @@
 pub mod agent_sync;
 pub mod agents;
 mod append_batch;
+mod arrivals;
 mod audit;
 mod bulk;
 mod checkpoint;
@@ -89,6 +90,8 @@ pub struct Store {
     plugin_events: Arc<Notify>,
     /// Message appends, committed in batches by one writer task.
     group: Arc<group_commit::GroupCommit>,
+    /// Visitors arriving on pages, recorded in batches ([`arrivals`]).
+    arrivals: Arc<arrivals::Arrivals>,
     /// Told after every commit on SQLite, so the WAL is checkpointed off the commit path.
     checkpoint: Option<checkpoint::Checkpointer>,
 }
@@ -134,6 +137,7 @@ impl Store {
             mail_signal: Arc::new(Notify::new()),
             plugin_events: Arc::new(Notify::new()),
             group: Arc::default(),
+            arrivals: Arc::default(),
             checkpoint,
         })
     }

@@ -2,56 +2,19 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use crate::domain::ids::{CustomerId, SiteId, VisitorId};
+use crate::domain::ids::{CustomerId, VisitorId};
 use crate::domain::model::{Customer, Visitor};
 use crate::store::convert;
 use crate::store::customers::new_customer;
 use crate::store::entities::{customer, visitor};
 use crate::store::{Store, StoreError, StoreResult};
 
-/// A page load after this much quiet starts a new visit (the usual analytics session length).
-const VISIT_GAP: Duration = Duration::minutes(30);
-
 impl Store {
-    /// Records that a visitor is on a page now, counting a new visit after a long enough gap.
-    pub async fn touch_visitor(
-        &self,
-        site_id: SiteId,
-        id: VisitorId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Visitor> {
-        let w = self.write().await?;
-        let model = match visitor::Entity::find_by_id(id.0).one(&w.tx).await? {
-            Some(existing) => {
-                let new_visit = now - existing.last_seen > VISIT_GAP;
-                let visit_count = existing.visit_count + i32::from(new_visit);
-                let mut active: visitor::ActiveModel = existing.into();
-                active.visit_count = Set(visit_count);
-                active.last_seen = Set(now);
-                active.update(&w.tx).await?
-            }
-            None => {
-                visitor::ActiveModel {
-                    id: Set(id.0),
-                    site_id: Set(site_id.0),
-                    customer_id: Set(None),
-                    visit_count: Set(1),
-                    first_seen: Set(now),
-                    last_seen: Set(now),
-                }
-                .insert(&w.tx)
-                .await?
-            }
-        };
-        w.commit().await?;
-        Ok(convert::visitor(model))
-    }
-
     pub async fn visitor(&self, id: VisitorId) -> StoreResult<Option<Visitor>> {
         Ok(visitor::Entity::find_by_id(id.0)
             .one(self.db())

@@ -1,0 +1,361 @@
+//! Visitors arriving on pages (every widget socket that opens), recorded in batches.
+//!
+//! Each arrival is a write: the visitor's row is made, or its last visit moved. One transaction
+//! per arrival is one sync to disk per socket, which bounds how fast a server takes the sockets of
+//! a reconnecting crowd (after a restart, every open page at once). So arrivals queue, and whoever
+//! takes the write lock first writes every arrival queued by then in one transaction of a few
+//! statements, and answers them all; the others find their answer waiting when the lock is theirs.
+//! Nothing waits on purpose: a lone arrival is written at once, as before.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    TransactionTrait,
+};
+use tokio::sync::oneshot::{self, error::TryRecvError};
+use uuid::Uuid;
+
+use crate::domain::ids::{SiteId, VisitorId};
+use crate::domain::model::Visitor;
+use crate::store::entities::visitor;
+use crate::store::{Store, StoreError, StoreResult, convert};
+
+/// A page load after this much quiet starts a new visit (the usual analytics session length).
+const VISIT_GAP: Duration = Duration::minutes(30);
+
+/// The most arrivals one transaction takes: a crowd of thousands is written in several, each
+/// statement well within the databases' limits on bound values.
+const MAX_ARRIVALS: usize = 500;
+
+/// Arrivals waiting for the write lock.
+#[derive(Default)]
+pub(crate) struct Arrivals {
+    queued: Mutex<Vec<Arrival>>,
+}
+
+struct Arrival {
+    site: SiteId,
+    visitor: VisitorId,
+    now: DateTime<Utc>,
+    answer: oneshot::Sender<StoreResult<Visitor>>,
+}
+
+impl Arrivals {
+    fn push(&self, arrival: Arrival) {
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(arrival);
+    }
+
+    fn take(&self) -> Vec<Arrival> {
+        std::mem::take(&mut *self.queued.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Store {
+    /// Records that a visitor is on a page now, counting a new visit after a long enough gap.
+    /// Committed with the other arrivals queued at the same time.
+    pub async fn touch_visitor(
+        &self,
+        site_id: SiteId,
+        id: VisitorId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Visitor> {
+        let not_recorded = || StoreError::Db(DbErr::Custom("the visit was not recorded".into()));
+        let (answer, mut answered) = oneshot::channel();
+        self.arrivals.push(Arrival {
+            site: site_id,
+            visitor: id,
+            now,
+            answer,
+        });
+        let guard = self.write_lock.clone().lock_owned().await;
+        // Queued arrivals are taken, written and answered only under the lock, so an arrival
+        // another holder took was answered before this caller got the lock.
+        match answered.try_recv() {
+            Ok(recorded) => return recorded,
+            Err(TryRecvError::Closed) => return Err(not_recorded()),
+            Err(TryRecvError::Empty) => {}
+        }
+        let arrivals = self.arrivals.take();
+        let store = self.clone();
+        // In a task of its own: a caller that goes away (its socket closed) must not cancel the
+        // write the others are waiting for.
+        tokio::spawn(async move {
+            store.write_arrivals(arrivals).await;
+            drop(guard);
+        });
+        answered.await.map_err(|_| not_recorded())?
+    }
+
+    /// Writes `arrivals` under the write lock, [`MAX_ARRIVALS`] to a transaction, and answers each
+    /// once its transaction committed.
+    async fn write_arrivals(&self, mut arrivals: Vec<Arrival>) {
+        while !arrivals.is_empty() {
+            let rest = arrivals.split_off(arrivals.len().min(MAX_ARRIVALS));
+            self.write_some_arrivals(arrivals).await;
+            arrivals = rest;
+        }
+    }
+
+    /// Writes `arrivals` set-wise, or one at a time if that fails, and answers each.
+    async fn write_some_arrivals(&self, arrivals: Vec<Arrival>) {
+        let recorded = match self.record_set_wise(&arrivals).await {
+            Ok(rows) => rows.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    arrivals = arrivals.len(),
+                    "recording visitors at once failed; recording them one at a time"
+                );
+                let mut recorded = Vec::with_capacity(arrivals.len());
+                for arrival in &arrivals {
+                    recorded.push(self.record_one(arrival).await);
+                }
+                recorded
+            }
+        };
+        self.committed();
+        for (arrival, row) in arrivals.into_iter().zip(recorded) {
+            let _ = arrival.answer.send(row.map(convert::visitor));
+        }
+    }
+
+    /// Every arrival in one transaction: one read of the visitors, one insert of the new ones,
+    /// one update of the others. The rows as each arrival left them, in order.
+    async fn record_set_wise(&self, arrivals: &[Arrival]) -> StoreResult<Vec<visitor::Model>> {
+        let tx = self.db.begin().await?;
+        let ids: HashSet<Uuid> = arrivals.iter().map(|a| a.visitor.0).collect();
+        let mut rows: HashMap<Uuid, visitor::Model> = visitor::Entity::find()
+            .filter(visitor::Column::Id.is_in(ids))
+            .all(&tx)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let stored: HashSet<Uuid> = rows.keys().copied().collect();
+        // In arrival order, so a visitor arriving twice at once counts as it would one by one.
+        let mut recorded = Vec::with_capacity(arrivals.len());
+        for arrival in arrivals {
+            let row = rows
+                .entry(arrival.visitor.0)
+                .and_modify(|row| visited(row, arrival.now))
+                .or_insert_with(|| first_visit(arrival));
+            recorded.push(row.clone());
+        }
+        let (known, new): (Vec<visitor::Model>, Vec<visitor::Model>) =
+            rows.into_values().partition(|row| stored.contains(&row.id));
+        if !new.is_empty() {
+            visitor::Entity::insert_many(
+                new.into_iter()
+                    .map(|row| row.into_active_model().reset_all()),
+            )
+            .exec_without_returning(&tx)
+            .await?;
+        }
+        if !known.is_empty() {
+            let by_id = |value: &dyn Fn(&visitor::Model) -> SimpleExpr| -> SimpleExpr {
+                known
+                    .iter()
+                    .fold(CaseStatement::new(), |case, row| {
+                        case.case(visitor::Column::Id.eq(row.id), value(row))
+                    })
+                    .into()
+            };
+            visitor::Entity::update_many()
+                .col_expr(
+                    visitor::Column::VisitCount,
+                    by_id(&|row| Expr::val(row.visit_count).into()),
+                )
+                .col_expr(
+                    visitor::Column::LastSeen,
+                    by_id(&|row| Expr::val(row.last_seen).into()),
+                )
+                .filter(visitor::Column::Id.is_in(known.iter().map(|row| row.id)))
+                .exec(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// One arrival in a transaction of its own (under the write lock the caller holds).
+    async fn record_one(&self, arrival: &Arrival) -> StoreResult<visitor::Model> {
+        let tx = self.db.begin().await?;
+        let row = match visitor::Entity::find_by_id(arrival.visitor.0)
+            .one(&tx)
+            .await?
+        {
+            Some(mut row) => {
+                visited(&mut row, arrival.now);
+                let mut active = row.clone().into_active_model();
+                active.visit_count = Set(row.visit_count);
+                active.last_seen = Set(row.last_seen);
+                active.update(&tx).await?
+            }
+            None => {
+                first_visit(arrival)
+                    .into_active_model()
+                    .reset_all()
+                    .insert(&tx)
+                    .await?
+            }
+        };
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+/// The visitor seen again at `now`: a new visit after a long enough gap.
+fn visited(row: &mut visitor::Model, now: DateTime<Utc>) {
+    if now - row.last_seen > VISIT_GAP {
+        row.visit_count += 1;
+    }
+    row.last_seen = now;
+}
+
+fn first_visit(arrival: &Arrival) -> visitor::Model {
+    visitor::Model {
+        id: arrival.visitor.0,
+        site_id: arrival.site.0,
+        customer_id: None,
+        visit_count: 1,
+        first_seen: arrival.now,
+        last_seen: arrival.now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use chrono::{Duration, SubsecRound, Utc};
+    use tokio::sync::oneshot;
+
+    use super::Arrival;
+    use crate::domain::ids::VisitorId;
+    use crate::store::test_stores::test_stores;
+
+    /// One batch holding a new visitor twice (the second time after a long gap), a visitor last
+    /// seen long ago and one seen a moment ago: each answer and row as one-by-one writes leave them.
+    #[tokio::test]
+    async fn arrivals_written_at_once_count_visits_as_one_at_a_time() {
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap().id;
+            let now = Utc::now().trunc_subsecs(0);
+            let (new, away, back) = (VisitorId::new(), VisitorId::new(), VisitorId::new());
+            let first = store
+                .touch_visitor(site, away, now - Duration::hours(2))
+                .await
+                .unwrap();
+            assert_eq!(first.visit_count, 1);
+            store
+                .touch_visitor(site, back, now - Duration::minutes(5))
+                .await
+                .unwrap();
+
+            let arrival = |visitor, now| Arrival {
+                site,
+                visitor,
+                now,
+                answer: oneshot::channel().0,
+            };
+            let later = now + Duration::minutes(31);
+            let arrivals = [
+                arrival(new, now),
+                arrival(away, now),
+                arrival(new, later),
+                arrival(back, now),
+            ];
+            let rows = store.record_set_wise(&arrivals).await.unwrap();
+            let counts: Vec<(VisitorId, i32)> = rows
+                .iter()
+                .map(|row| (VisitorId(row.id), row.visit_count))
+                .collect();
+            assert_eq!(counts, [(new, 1), (away, 2), (new, 2), (back, 1)]);
+
+            for (visitor, visits, first_seen, last_seen) in [
+                (new, 2, now, later),
+                (away, 2, now - Duration::hours(2), now),
+                (back, 1, now - Duration::minutes(5), now),
+            ] {
+                let stored = store.visitor(visitor).await.unwrap().unwrap();
+                assert_eq!(stored.visit_count, visits, "{visitor}");
+                assert_eq!(stored.first_seen, first_seen, "{visitor}");
+                assert_eq!(stored.last_seen, last_seen, "{visitor}");
+                assert_eq!(stored.site_id, site);
+                assert_eq!(stored.customer_id, None);
+            }
+        }
+    }
+
+    /// Many sockets opening at once: every caller is answered with its own visitor, each visitor
+    /// is stored once, and one arriving twice counts one visit.
+    #[tokio::test]
+    async fn visitors_arriving_together_are_each_answered_and_stored_once() {
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap().id;
+            let now = Utc::now().trunc_subsecs(0);
+            let visitors: Vec<VisitorId> = (0..40).map(|_| VisitorId::new()).collect();
+            let mut tasks = Vec::new();
+            for visitor in visitors.iter().chain(&visitors[..10]) {
+                let (store, visitor) = (store.clone(), *visitor);
+                tasks.push(tokio::spawn(async move {
+                    (visitor, store.touch_visitor(site, visitor, now).await)
+                }));
+            }
+            for task in tasks {
+                let (visitor, answered) = task.await.unwrap();
+                let answered = answered.unwrap();
+                assert_eq!((answered.id, answered.visit_count), (visitor, 1));
+            }
+            for visitor in &visitors {
+                let stored = store.visitor(*visitor).await.unwrap().unwrap();
+                assert_eq!((stored.visit_count, stored.last_seen), (1, now));
+            }
+        }
+    }
+
+    /// A crowd larger than one transaction takes: written in several, every arrival answered.
+    #[tokio::test]
+    async fn a_crowd_is_written_in_several_transactions_and_each_answered() {
+        for on in test_stores().await {
+            eprintln!("on {}", on.backend);
+            let store = on.store.clone();
+            let site = store.ensure_default_site().await.unwrap().id;
+            let now = Utc::now().trunc_subsecs(0);
+            let count = 2 * super::MAX_ARRIVALS + 7;
+            let (arrivals, answered): (Vec<Arrival>, Vec<_>) = (0..count)
+                .map(|_| {
+                    let (answer, answered) = oneshot::channel();
+                    let visitor = VisitorId::new();
+                    let arrival = Arrival {
+                        site,
+                        visitor,
+                        now,
+                        answer,
+                    };
+                    (arrival, (visitor, answered))
+                })
+                .unzip();
+            {
+                let _lock = store.write_lock.lock().await;
+                store.write_arrivals(arrivals).await;
+            }
+            for (visitor, answered) in answered {
+                let answered = answered.await.unwrap().unwrap();
+                assert_eq!((answered.id, answered.visit_count), (visitor, 1));
+                assert!(store.visitor(visitor).await.unwrap().is_some());
+            }
+        }
+    }
+}
