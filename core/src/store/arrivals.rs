@@ -27,9 +27,11 @@ use crate::store::{Store, StoreError, StoreResult, convert};
 /// A page load after this much quiet starts a new visit (the usual analytics session length).
 const VISIT_GAP: Duration = Duration::minutes(30);
 
-/// The most arrivals one transaction takes: a crowd of thousands is written in several, each
-/// statement well within the databases' limits on bound values.
-const MAX_ARRIVALS: usize = 500;
+/// The most arrivals one transaction takes: a crowd of thousands is written in several.
+const MAX_ARRIVALS: usize = 512;
+
+/// The most rows one statement takes, well within the databases' limits on bound values.
+const MAX_ROWS: usize = 256;
 
 /// Arrivals waiting for the write lock.
 #[derive(Default)]
@@ -126,18 +128,24 @@ impl Store {
         }
     }
 
-    /// Every arrival in one transaction: one read of the visitors, one insert of the new ones,
-    /// one update of the others. The rows as each arrival left them, in order.
+    /// Every arrival in one transaction: reads of the visitors, inserts of the new ones, updates
+    /// of the others, each over a [`sized`] slice. The rows as each arrival left them, in order.
     async fn record_set_wise(&self, arrivals: &[Arrival]) -> StoreResult<Vec<visitor::Model>> {
         let tx = self.db.begin().await?;
-        let ids: HashSet<Uuid> = arrivals.iter().map(|a| a.visitor.0).collect();
-        let mut rows: HashMap<Uuid, visitor::Model> = visitor::Entity::find()
-            .filter(visitor::Column::Id.is_in(ids))
-            .all(&tx)
-            .await?
+        let ids: Vec<Uuid> = arrivals
+            .iter()
+            .map(|a| a.visitor.0)
+            .collect::<HashSet<_>>()
             .into_iter()
-            .map(|row| (row.id, row))
             .collect();
+        let mut rows: HashMap<Uuid, visitor::Model> = HashMap::with_capacity(ids.len());
+        for ids in sized(&ids) {
+            let found = visitor::Entity::find()
+                .filter(visitor::Column::Id.is_in(ids.iter().copied()))
+                .all(&tx)
+                .await?;
+            rows.extend(found.into_iter().map(|row| (row.id, row)));
+        }
         let stored: HashSet<Uuid> = rows.keys().copied().collect();
         // In arrival order, so a visitor arriving twice at once counts as it would one by one.
         let mut recorded = Vec::with_capacity(arrivals.len());
@@ -150,15 +158,15 @@ impl Store {
         }
         let (known, new): (Vec<visitor::Model>, Vec<visitor::Model>) =
             rows.into_values().partition(|row| stored.contains(&row.id));
-        if !new.is_empty() {
+        for new in sized(&new) {
             visitor::Entity::insert_many(
-                new.into_iter()
-                    .map(|row| row.into_active_model().reset_all()),
+                new.iter()
+                    .map(|row| row.clone().into_active_model().reset_all()),
             )
             .exec_without_returning(&tx)
             .await?;
         }
-        if !known.is_empty() {
+        for known in sized(&known) {
             let by_id = |value: &dyn Fn(&visitor::Model) -> SimpleExpr| -> SimpleExpr {
                 known
                     .iter()
@@ -217,6 +225,24 @@ fn visited(row: &mut visitor::Model, now: DateTime<Utc>) {
         row.visit_count += 1;
     }
     row.last_seen = now;
+}
+
+/// `rows` in slices whose lengths are powers of two (at most [`MAX_ROWS`]), largest first. A
+/// statement over many rows has a text per row count, and every connection keeps the statements
+/// it prepared (on SQLite in this process, each the larger the more rows it takes): with any count
+/// from 1 to 512 a crowd left hundreds of large statements behind, with powers of two at most 9
+/// per statement.
+fn sized<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let len = rows.len().min(MAX_ROWS);
+        let take = 1 << len.ilog2();
+        let (head, rest) = rows.split_at(take);
+        rows = rest;
+        Some(head)
+    })
 }
 
 fn first_visit(arrival: &Arrival) -> visitor::Model {
@@ -357,5 +383,20 @@ mod tests {
                 assert!(store.visitor(visitor).await.unwrap().is_some());
             }
         }
+    }
+
+    #[test]
+    fn rows_are_sliced_in_powers_of_two_largest_first() {
+        let lengths = |n: usize| -> Vec<usize> {
+            let rows: Vec<usize> = (0..n).collect();
+            let slices: Vec<&[usize]> = super::sized(&rows).collect();
+            assert_eq!(slices.concat(), rows, "every row once, in order");
+            slices.iter().map(|s| s.len()).collect()
+        };
+        assert_eq!(lengths(0), Vec::<usize>::new());
+        assert_eq!(lengths(1), [1]);
+        assert_eq!(lengths(37), [32, 4, 1]);
+        assert_eq!(lengths(512), [256, 256]);
+        assert_eq!(lengths(300), [256, 32, 8, 4]);
     }
 }
