@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
     TransactionTrait,
 };
 use tokio::sync::oneshot::{self, error::TryRecvError};
@@ -116,8 +116,15 @@ impl Store {
                     "recording visitors at once failed; recording them one at a time"
                 );
                 let mut recorded = Vec::with_capacity(arrivals.len());
+                // Each in a transaction of its own: one that fails (a row another node inserted
+                // meanwhile, say) fails alone.
                 for arrival in &arrivals {
-                    recorded.push(self.record_one(arrival).await);
+                    let one = self.record_set_wise(std::slice::from_ref(arrival)).await;
+                    recorded.push(one.and_then(|rows| {
+                        rows.into_iter().next().ok_or_else(|| {
+                            StoreError::Corrupt("an arrival was not recorded".into())
+                        })
+                    }));
                 }
                 recorded
             }
@@ -190,32 +197,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(recorded)
-    }
-
-    /// One arrival in a transaction of its own (under the write lock the caller holds).
-    async fn record_one(&self, arrival: &Arrival) -> StoreResult<visitor::Model> {
-        let tx = self.db.begin().await?;
-        let row = match visitor::Entity::find_by_id(arrival.visitor.0)
-            .one(&tx)
-            .await?
-        {
-            Some(mut row) => {
-                visited(&mut row, arrival.now);
-                let mut active = row.clone().into_active_model();
-                active.visit_count = Set(row.visit_count);
-                active.last_seen = Set(row.last_seen);
-                active.update(&tx).await?
-            }
-            None => {
-                first_visit(arrival)
-                    .into_active_model()
-                    .reset_all()
-                    .insert(&tx)
-                    .await?
-            }
-        };
-        tx.commit().await?;
-        Ok(row)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{CaseStatement, Expr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, VisitorId};
@@ -37,18 +37,10 @@ pub(crate) async fn customer_for_visitor(
     visitor_id: VisitorId,
     now: DateTime<Utc>,
 ) -> StoreResult<CustomerId> {
-    let visitor = visitor::Entity::find_by_id(visitor_id.0)
-        .one(tx)
+    customers_for_visitors(tx, &[visitor_id], now)
         .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("visitor {visitor_id} vanished")))?;
-    if let Some(customer_id) = visitor.customer_id {
-        return Ok(CustomerId(customer_id));
-    }
-    let customer = new_customer(None, now).insert(tx).await?;
-    let mut active: visitor::ActiveModel = visitor.into();
-    active.customer_id = Set(Some(customer.id));
-    active.update(tx).await?;
-    Ok(CustomerId(customer.id))
+        .remove(&visitor_id.0)
+        .ok_or_else(|| StoreError::Corrupt(format!("visitor {visitor_id} has no customer")))
 }
 
 /// [`customer_for_visitor`] for many visitors at once, in three statements whatever their number:
