@@ -112,18 +112,24 @@ impl TestServer {
     /// A server over `data` (restarts reuse the same file), with config tweaks. Its clock stands
     /// still until the test moves it.
     pub async fn start_with(data: &DataDir, tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_clocked(data, tweak, false).await
+        Self::start_clocked(data, tweak, false, None).await
+    }
+
+    /// A server whose in-process bus is `bus`, so that a test can publish on it directly.
+    pub async fn start_on_bus(bus: Arc<dyn natter_core::bus::Bus>) -> Self {
+        Self::start_clocked(&DataDir::new(), |_| {}, false, Some(bus)).await
     }
 
     /// A server whose clock is the system's, for tests of timers that fire by themselves.
     pub async fn start_with_system_clock() -> Self {
-        Self::start_clocked(&DataDir::new(), |_| {}, true).await
+        Self::start_clocked(&DataDir::new(), |_| {}, true, None).await
     }
 
     async fn start_clocked(
         data: &DataDir,
         tweak: impl FnOnce(&mut Config),
         system_clock: bool,
+        bus: Option<Arc<dyn natter_core::bus::Bus>>,
     ) -> Self {
         data.ensure_database().await;
         let mut config = Config::default();
@@ -145,6 +151,7 @@ impl TestServer {
                 ..Default::default()
             }
         };
+        overrides.bus = bus;
         let cobrowse_received = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = cobrowse_received.clone();
         overrides.cobrowse_tap = Some(Arc::new(move |raw: &str| {

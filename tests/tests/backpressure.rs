@@ -222,3 +222,100 @@ async fn a_client_that_stops_reading_is_closed_and_resumes_without_a_gap() {
     resumed.close().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_visitor_whose_own_topic_overflows_refills_its_messages_from_storage() {
+    use std::sync::Arc;
+
+    use natter_core::bus::{Bus, MemoryBus};
+    use natter_core::domain::events::{Author, RealtimeEvent, Topic};
+    use natter_core::domain::ids::{ConversationId, VisitorId};
+    use natter_core::domain::model::AuthorKind;
+    use natter_core::store::{NewMessage, Store};
+
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
+    let server = TestServer::start_on_bus(bus.clone()).await;
+    let site = server.site_key().await;
+    let (mut visitor, welcome) = server.visitor(&site, None, None).await;
+    let visitor_id = VisitorId(welcome["visitor_id"].as_str().unwrap().parse().unwrap());
+    visitor
+        .send(json!({"type": "message", "client_id": "first", "body": "hello"}))
+        .await;
+    let ack = answers(&mut visitor, &["first".to_string()]).await["first"].clone();
+    let conversation = ConversationId(ack["conversation_id"].as_str().unwrap().parse().unwrap());
+
+    // A reply stored, and its event published with 40 typing events behind it in one go (nothing
+    // runs in between on this test's one thread): the visitor's topic holds fewer, so the reply's
+    // event is overwritten before the socket reads it.
+    let store = Store::connect(&server.database_url).await.unwrap();
+    let reply = NewMessage {
+        author_kind: AuthorKind::System,
+        author_id: None,
+        author_name: None,
+        body: "a reply whose event was lost".into(),
+        client_id: None,
+    };
+    let stored = store
+        .append_message(conversation, reply, None, chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("the conversation is open");
+    bus.publish(
+        Topic::Visitor(visitor_id),
+        RealtimeEvent::Message(stored.message.clone()),
+    );
+    let typing = 40;
+    for _ in 0..typing {
+        let author = Author {
+            kind: AuthorKind::Agent,
+            id: None,
+            name: None,
+        };
+        bus.publish(
+            Topic::Visitor(visitor_id),
+            RealtimeEvent::Typing {
+                conversation_id: conversation,
+                author,
+                active: true,
+            },
+        );
+    }
+
+    // The socket fell behind, filled from storage, and stays open. (Its own first message comes
+    // back to it as well, as seq 1.)
+    let mut typing_frames = 0;
+    let message = loop {
+        let frame = visitor.next().await.expect("the socket stays open");
+        match frame["type"].as_str() {
+            Some("typing") => typing_frames += 1,
+            Some("message") if frame["seq"] != 1 => break frame,
+            _ => {}
+        }
+    };
+    assert_eq!(message["seq"], 2);
+    assert_eq!(message["body"], "a reply whose event was lost");
+    visitor
+        .send(json!({"type": "message", "client_id": "after", "body": "still here"}))
+        .await;
+    let mut seen_after = Vec::new();
+    let after = loop {
+        let frame = visitor.next().await.expect("the socket stays open");
+        match frame["type"].as_str() {
+            Some("typing") => typing_frames += 1,
+            Some("ack") => break frame,
+            _ => seen_after.push(frame),
+        }
+    };
+    assert_eq!(after["seq"], 3);
+    assert!(
+        !seen_after
+            .iter()
+            .any(|f| f["type"] == "message" && f["seq"] == 2),
+        "the reply came once: {seen_after:?}"
+    );
+    assert!(
+        typing_frames < typing,
+        "the topic overflowed (else this test shows nothing): {typing_frames} typing frames"
+    );
+    server.stop().await;
+}

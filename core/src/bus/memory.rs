@@ -13,10 +13,11 @@ use crate::domain::events::{RealtimeEvent, Topic};
 const CAPACITY: usize = 1024;
 
 /// The same for one visitor's own topic: their conversation's messages, typing, read marks and
-/// co-browse frames. A channel allocates all its slots when created (about 40 bytes each), and every
-/// connected visitor has one, so it is kept small: a visitor socket 64 events behind is closed like
-/// any lagging subscriber and resumes by `seq`.
-const VISITOR_CAPACITY: usize = 64;
+/// co-browse frames. A channel allocates all its slots when created (40 bytes each), and every
+/// connected visitor has one, so it is kept small: a visitor socket 16 events behind refills its
+/// messages and state from storage, as any lagging subscriber does (64 slots were 2.5 KiB of every
+/// idle visitor).
+const VISITOR_CAPACITY: usize = 16;
 
 #[derive(Default)]
 pub struct MemoryBus {

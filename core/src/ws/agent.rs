@@ -51,6 +51,8 @@ struct AgentSession {
     rate: RateLimit,
 }
 
+/// The socket's task. As in the visitor gateway, the welcome, a frame handled and an event forwarded
+/// are boxed where they are awaited, so that the task an idle socket keeps is the size of waiting.
 async fn run(state: AppState, agent: Agent, socket: WebSocket) {
     let _open = state.sockets.agent();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
@@ -79,13 +81,13 @@ async fn run(state: AppState, agent: Agent, socket: WebSocket) {
         agent,
         delivery: Delivery::default(),
     };
-    if session.welcome(&mut conn, &resume).await {
+    if Box::pin(session.welcome(&mut conn, &resume)).await {
         let shutdown = session.state.shutdown.clone();
         loop {
             tokio::select! {
                 incoming = conn.recv::<AgentFrame>() => match incoming {
                     Incoming::Frame(frame) => {
-                        if !session.handle(&mut conn, frame).await {
+                        if !Box::pin(session.handle(&mut conn, frame)).await {
                             break;
                         }
                     }
@@ -98,7 +100,7 @@ async fn run(state: AppState, agent: Agent, socket: WebSocket) {
                     Incoming::Closed => break,
                 },
                 event = events.recv() => {
-                    if !session.forward(&mut conn, event).await {
+                    if !Box::pin(session.forward(&mut conn, event)).await {
                         break;
                     }
                 }

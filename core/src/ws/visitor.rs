@@ -104,9 +104,45 @@ struct VisitorSession {
     recheck: Option<Instant>,
 }
 
+/// A visitor past their hello, in the registries, with their bus subscriptions.
+struct Opened {
+    session: VisitorSession,
+    own: Receiver<SharedEvent>,
+    everyone: Receiver<SharedEvent>,
+    /// The welcome and the backlog went out.
+    welcomed: bool,
+}
+
+/// The socket's task, alive as long as the socket. A future is as large as the largest state it can
+/// be in, and an idle socket keeps its task's whole size: the opening, a frame handled and an event
+/// forwarded (storage reads and writes, several KiB of state) are boxed where they are awaited, so
+/// that the task holds what waiting needs and not them.
 async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
     let _open = state.sockets.visitor();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
+    let Some(Opened {
+        mut session,
+        mut own,
+        mut everyone,
+        welcomed,
+    }) = Box::pin(open(state, site, client, &mut conn)).await
+    else {
+        return;
+    };
+    if welcomed && session.redecide(&mut conn).await {
+        session.serve(&mut conn, &mut own, &mut everyone).await;
+    }
+    drop(everyone);
+    Box::pin(session.leave(&mut conn, own)).await;
+}
+
+/// Reads the hello, records the visitor and welcomes them; `None` when the socket ended first.
+async fn open(
+    state: AppState,
+    site: Site,
+    client: Client,
+    conn: &mut Connection,
+) -> Option<Opened> {
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
         Ok(Incoming::Frame(VisitorFrame::Hello {
             v,
@@ -116,16 +152,16 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
             language,
             customer,
         })) => (v, visitor_id, last_seq, page, language, customer),
-        Ok(Incoming::Closed) => return,
+        Ok(Incoming::Closed) => return None,
         _ => {
             conn.refuse_without_hello().await;
-            return;
+            return None;
         }
     };
     let (v, visitor_id, last_seq, page, language, customer) = hello;
     if v != PROTOCOL_VERSION {
         conn.refuse_version(v).await;
-        return;
+        return None;
     }
     let visitor = visitor_id.map_or_else(VisitorId::new, VisitorId);
     conn.set_peer(format!("visitor {}", visitor.0));
@@ -134,7 +170,7 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         Err(e) => {
             conn.send(&domain_error_frame(e, None)).await;
             conn.close(close_code::POLICY, "visitor refused").await;
-            return;
+            return None;
         }
     };
     let arrived = match customer {
@@ -171,13 +207,13 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         Ok(facts) => facts,
         Err(e) => {
             conn.send(&domain_error_frame(e, None)).await;
-            return;
+            return None;
         }
     };
     // Subscribe before reading the backlog: anything stored in between arrives on the bus, and
     // the delivery tracker drops what the backlog already sent.
-    let mut own = state.chat.bus().subscribe(Topic::Visitor(visitor));
-    let mut everyone = state.chat.bus().subscribe(Topic::AllVisitors);
+    let own = state.chat.bus().subscribe(Topic::Visitor(visitor));
+    let everyone = state.chat.bus().subscribe(Topic::AllVisitors);
     state.visibility.visitor_connected(&facts);
     let mut session = VisitorSession {
         rate: RateLimit::per_minute(state.config.chat.messages_per_minute),
@@ -190,27 +226,17 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
         visible: None,
         recheck: None,
     };
-    let welcomed = session.welcome(&mut conn, last_seq.unwrap_or(0)).await;
+    let welcomed = session.welcome(conn, last_seq.unwrap_or(0)).await;
     session
         .state
         .visitors
         .connected(visitor, context, session.conversation.is_some());
-    if welcomed && session.redecide(&mut conn).await {
-        session.serve(&mut conn, &mut own, &mut everyone).await;
-    }
-    session
-        .state
-        .visitors
-        .disconnected(visitor, session.conversation.is_some());
-    session.state.visibility.visitor_disconnected(visitor);
-    session.state.cobrowse.visitor_left(visitor).await;
-    drop(own);
-    session
-        .state
-        .chat
-        .bus()
-        .unsubscribed(Topic::Visitor(visitor));
-    conn.finish().await;
+    Some(Opened {
+        session,
+        own,
+        everyone,
+        welcomed,
+    })
 }
 
 /// What the visitor's rules know about them, from storage and their hello.
@@ -242,6 +268,21 @@ async fn visitor_facts(
 }
 
 impl VisitorSession {
+    /// The socket closed: the visitor leaves the registries and any co-browse session, and their
+    /// topic is freed once `own` (its last receiver here) is dropped.
+    async fn leave(self, conn: &mut Connection, own: Receiver<SharedEvent>) {
+        let visitor = self.visitor;
+        let state = &self.state;
+        state
+            .visitors
+            .disconnected(visitor, self.conversation.is_some());
+        state.visibility.visitor_disconnected(visitor);
+        state.cobrowse.visitor_left(visitor).await;
+        drop(own);
+        state.chat.bus().unsubscribed(Topic::Visitor(visitor));
+        conn.finish().await;
+    }
+
     async fn serve(
         &mut self,
         conn: &mut Connection,
@@ -254,7 +295,7 @@ impl VisitorSession {
             tokio::select! {
                 incoming = conn.recv::<VisitorFrame>() => match incoming {
                     Incoming::Frame(frame) => {
-                        if !self.handle(conn, frame).await {
+                        if !Box::pin(self.handle(conn, frame)).await {
                             break;
                         }
                     }
@@ -267,12 +308,12 @@ impl VisitorSession {
                     Incoming::Closed => break,
                 },
                 event = own.recv() => {
-                    if !self.forward(conn, event).await {
+                    if !Box::pin(self.forward(conn, event)).await {
                         break;
                     }
                 }
                 event = everyone.recv() => {
-                    if !self.forward(conn, event).await {
+                    if !Box::pin(self.forward(conn, event)).await {
                         break;
                     }
                 }
