@@ -3,6 +3,7 @@
 //! the visitor gateway, announced to agents while the visitor has an open conversation.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -69,13 +70,22 @@ impl LiveVisitors {
 
     /// A visitor's widget connected. `announce`: they have an open conversation, so agents hear it.
     pub fn connected(&self, visitor: VisitorId, context: VisitorContext, announce: bool) {
+        // A copy only for the announcement: every visitor socket that opens passes here.
+        let announced = announce.then(|| context.clone());
         {
             let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = live.entry(visitor).or_insert_with(|| (0, context.clone()));
-            entry.0 += 1;
-            entry.1 = context.clone();
+            match live.entry(visitor) {
+                Entry::Occupied(mut held) => {
+                    let (connections, newest) = held.get_mut();
+                    *connections += 1;
+                    *newest = context;
+                }
+                Entry::Vacant(free) => {
+                    free.insert((1, context));
+                }
+            }
         }
-        if announce {
+        if let Some(context) = announced {
             self.announce(visitor, Some(context));
         }
     }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
     TransactionTrait,
@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{SiteId, VisitorId};
 use crate::domain::model::Visitor;
+use crate::store::bulk::case_by_id;
 use crate::store::entities::visitor;
 use crate::store::{Store, StoreError, StoreResult, convert};
 
@@ -175,12 +176,11 @@ impl Store {
         }
         for known in sized(&known) {
             let by_id = |value: &dyn Fn(&visitor::Model) -> SimpleExpr| -> SimpleExpr {
-                known
-                    .iter()
-                    .fold(CaseStatement::new(), |case, row| {
-                        case.case(visitor::Column::Id.eq(row.id), value(row))
-                    })
-                    .into()
+                case_by_id(
+                    visitor::Column::Id,
+                    known.iter().map(|row| (row.id, value(row))),
+                )
+                .into()
             };
             visitor::Entity::update_many()
                 .col_expr(

@@ -173,13 +173,12 @@ pub(crate) async fn move_conversations(
     let (last_change, last_event) = counters::take_changes_and_events(db, changes, events).await?;
     let before_first = last_change - changes;
     let by_id = |value: &dyn Fn(&Move) -> i64, otherwise: SimpleExpr| -> SimpleExpr {
-        moves
-            .iter()
-            .fold(CaseStatement::new(), |case, m| {
-                case.case(conversation::Column::Id.eq(m.id), value(m))
-            })
-            .finally(otherwise)
-            .into()
+        case_by_id(
+            conversation::Column::Id,
+            moves.iter().map(|m| (m.id, value(m))),
+        )
+        .finally(otherwise)
+        .into()
     };
     let mut update = conversation::Entity::update_many()
         .col_expr(
@@ -406,6 +405,18 @@ where
         .iter()
         .map(|row| row.clone().into_active_model().reset_all());
     Ok(E::insert_many(rows).exec_without_returning(db).await?)
+}
+
+/// `CASE id WHEN … THEN … END`: one value per row in one `UPDATE` of many rows (SQLite's statement;
+/// add `.finally(…)` for the rows not listed).
+pub(crate) fn case_by_id<V: Into<SimpleExpr>>(
+    id: impl ColumnTrait,
+    rows: impl IntoIterator<Item = (Uuid, V)>,
+) -> CaseStatement {
+    rows.into_iter()
+        .fold(CaseStatement::new(), |case, (row, value)| {
+            case.case(id.eq(row), value)
+        })
 }
 
 fn uuids(ids: &[Uuid]) -> Value {

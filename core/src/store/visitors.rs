@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::domain::ids::{CustomerId, VisitorId};
 use crate::domain::model::{Customer, Visitor};
+use crate::store::bulk::case_by_id;
 use crate::store::convert;
 use crate::store::customers::new_customer;
 use crate::store::entities::{customer, visitor};
@@ -78,12 +79,12 @@ pub(crate) async fn customers_for_visitors(
     if new_customers.is_empty() {
         return Ok(customers);
     }
-    let link = new_customers
-        .iter()
-        .fold(CaseStatement::new(), |case, (visitor, _)| {
-            let customer = customers.get(visitor).map(|c| c.0);
-            case.case(visitor::Column::Id.eq(*visitor), Expr::val(customer))
-        });
+    let link = case_by_id(
+        visitor::Column::Id,
+        new_customers
+            .iter()
+            .map(|(visitor, _)| (*visitor, Expr::val(customers.get(visitor).map(|c| c.0)))),
+    );
     let linked: Vec<Uuid> = new_customers.iter().map(|(visitor, _)| *visitor).collect();
     customer::Entity::insert_many(new_customers.into_iter().map(|(_, active)| active))
         .exec_without_returning(tx)
