@@ -92,6 +92,8 @@ pub struct Store {
     group: Arc<group_commit::GroupCommit>,
     /// Visitors arriving on pages, recorded in batches ([`arrivals`]).
     arrivals: Arc<arrivals::Arrivals>,
+    /// Sites read by key ([`sites`]): every visitor socket opens with one.
+    sites: Arc<sites::SitesByKey>,
     /// Told after every commit on SQLite, so the WAL is checkpointed off the commit path.
     checkpoint: Option<checkpoint::Checkpointer>,
 }
@@ -138,6 +140,7 @@ impl Store {
             plugin_events: Arc::new(Notify::new()),
             group: Arc::default(),
             arrivals: Arc::default(),
+            sites: Arc::default(),
             checkpoint,
         })
     }

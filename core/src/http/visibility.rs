@@ -5,6 +5,7 @@
 //! widget snippet), a customer or a visitor by its id.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -154,7 +155,11 @@ async fn target(
 
 async fn site(state: &AppState, key: Option<&str>) -> Result<Site, ApiError> {
     let found = match key {
-        Some(key) => state.store.site_by_key(key).await?,
+        Some(key) => state
+            .store
+            .site_by_key(key)
+            .await?
+            .map(Arc::unwrap_or_clone),
         None => state.store.list_sites().await?.into_iter().next(),
     };
     found.ok_or_else(|| DomainError::invalid("id", "no site with this key").into())

@@ -317,6 +317,7 @@ impl Mail {
             .store
             .site_by_key(key)
             .await?
+            .map(Arc::unwrap_or_clone)
             .ok_or(DomainError::NotFound("site"))
     }
 }

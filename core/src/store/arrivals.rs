@@ -166,10 +166,13 @@ impl Store {
         }
         let (known, new): (Vec<visitor::Model>, Vec<visitor::Model>) =
             rows.into_values().partition(|row| stored.contains(&row.id));
-        for new in sized(&new) {
+        let mut new_rows = new.into_iter();
+        for take in statement_sizes(new_rows.len()) {
             visitor::Entity::insert_many(
-                new.iter()
-                    .map(|row| row.clone().into_active_model().reset_all()),
+                new_rows
+                    .by_ref()
+                    .take(take)
+                    .map(|row| row.into_active_model().reset_all()),
             )
             .exec_without_returning(&tx)
             .await?;
@@ -213,16 +216,24 @@ fn visited(row: &mut visitor::Model, now: DateTime<Utc>) {
 /// it prepared (on SQLite in this process, each the larger the more rows it takes): with any count
 /// from 1 to 512 a crowd left hundreds of large statements behind, with powers of two at most 9
 /// per statement.
-fn sized<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+fn sized<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    statement_sizes(rows.len()).map(move |take| {
+        let (head, tail) = rest.split_at(take);
+        rest = tail;
+        head
+    })
+}
+
+/// The row counts [`sized`] cuts `len` rows into.
+fn statement_sizes(mut len: usize) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
-        if rows.is_empty() {
+        if len == 0 {
             return None;
         }
-        let len = rows.len().min(MAX_ROWS);
-        let take = 1 << len.ilog2();
-        let (head, rest) = rows.split_at(take);
-        rows = rest;
-        Some(head)
+        let take = 1 << len.min(MAX_ROWS).ilog2();
+        len -= take;
+        Some(take)
     })
 }
 

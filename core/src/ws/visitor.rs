@@ -1,5 +1,6 @@
 //! `GET /ws/visitor?site=KEY`: the widget's socket. A visitor sees only their own conversation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use natter_rules::CustomerContext;
@@ -92,7 +93,8 @@ fn origin_allowed(site: &Site, headers: &HeaderMap) -> bool {
 /// One visitor connection.
 struct VisitorSession {
     state: AppState,
-    site: Site,
+    /// Shared by every socket of the site (the store keeps sites read by key).
+    site: Arc<Site>,
     visitor: VisitorId,
     conversation: Option<Conversation>,
     delivery: Delivery,
@@ -117,7 +119,7 @@ struct Opened {
 /// be in, and an idle socket keeps its task's whole size: the opening, a frame handled and an event
 /// forwarded (storage reads and writes, several KiB of state) are boxed where they are awaited, so
 /// that the task holds what waiting needs and not them.
-async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
+async fn run(state: AppState, site: Arc<Site>, client: Client, socket: WebSocket) {
     let _open = state.sockets.visitor();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let Some(Opened {
@@ -139,7 +141,7 @@ async fn run(state: AppState, site: Site, client: Client, socket: WebSocket) {
 /// Reads the hello, records the visitor and welcomes them; `None` when the socket ended first.
 async fn open(
     state: AppState,
-    site: Site,
+    site: Arc<Site>,
     client: Client,
     conn: &mut Connection,
 ) -> Option<Opened> {
@@ -193,9 +195,6 @@ async fn open(
             }
         }
     };
-    state
-        .chat
-        .visitor_connected(&site, arrived.id, page.clone());
     let context = VisitorContext::new(
         &page,
         &client.user_agent,
@@ -203,13 +202,17 @@ async fn open(
         &client.accept_language,
         state.clock.now(),
     );
-    let facts = match visitor_facts(&state, &site, &arrived, page, language).await {
+    // Read before the visit is announced: a visitor the server cannot serve is not reported as
+    // connected to the plugins.
+    let facts = match visitor_facts(&state, &site, &arrived, page.clone(), language).await {
         Ok(facts) => facts,
         Err(e) => {
             conn.send(&domain_error_frame(e, None)).await;
+            conn.close(close_code::ERROR, "server error").await;
             return None;
         }
     };
+    state.chat.visitor_connected(&site, arrived.id, page);
     // Subscribe before reading the backlog: anything stored in between arrives on the bus, and
     // the delivery tracker drops what the backlog already sent.
     let own = state.chat.bus().subscribe(Topic::Visitor(visitor));
