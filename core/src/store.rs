@@ -39,7 +39,7 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, Statement, TransactionTrait,
@@ -113,19 +113,7 @@ impl Store {
             .max_connections(8)
             .connect_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
-            // Set on every pooled connection as it opens: most of these are per connection, and a
-            // PRAGMA run once after connecting reaches only the one connection that ran it.
-            .map_sqlx_sqlite_opts(|sqlite| {
-                sqlite
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // A batch is on disk before its acks go out.
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
-                    // Statement journals (for multi-row writes) in memory rather than temp files.
-                    .pragma("temp_store", "MEMORY")
-                    .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
-            });
+            .map_sqlx_sqlite_opts(sqlite_options);
         let db = Database::connect(options).await?;
         let batch_db = batch_pool(&db, url).await?;
         let checkpoint = (db.get_database_backend() == DbBackend::Sqlite)
@@ -225,14 +213,30 @@ impl Store {
     }
 }
 
-/// Where message batches are written: on PostgreSQL, a pool of their own whose connections are not
-/// pinged before each use, as the shared pool's are. That ping is a round trip on every batch, which
-/// is time every acknowledgement waits. A connection that broke while idle (a restarted server)
-/// then fails its batch, which is written again on the shared pool (see `group_commit`), and it is
-/// closed when it goes back to its pool, which pings it there, off the acknowledgement's path. On
-/// SQLite a ping does not leave the process: the shared pool is used.
+/// Every SQLite connection, set as it opens: most of these are per connection, and a PRAGMA run
+/// once after connecting reaches only the one connection that ran it.
+fn sqlite_options(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
+    sqlite
+        .journal_mode(SqliteJournalMode::Wal)
+        // A batch is on disk before its acks go out.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        // Statement journals (for multi-row writes) in memory rather than temp files.
+        .pragma("temp_store", "MEMORY")
+        .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
+}
+
+/// Where message batches are written: a pool of their own whose connections are not pinged before
+/// each use, as the shared pool's are. That ping is a round trip on every batch (over the network,
+/// or to SQLite's worker thread), which is time every acknowledgement waits. A connection that
+/// broke while idle (a restarted PostgreSQL) then fails its batch, which is written again on the
+/// shared pool (see `group_commit`), and it is closed when it goes back to its pool, which pings
+/// it there, off the acknowledgement's path. An in-memory SQLite database exists once per
+/// connection of one pool, so it keeps the shared pool.
 async fn batch_pool(db: &DatabaseConnection, url: &str) -> StoreResult<DatabaseConnection> {
-    if db.get_database_backend() != DbBackend::Postgres {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if db.get_database_backend() == DbBackend::Sqlite && in_memory {
         return Ok(db.clone());
     }
     let mut options = ConnectOptions::new(url.to_string());
@@ -242,7 +246,8 @@ async fn batch_pool(db: &DatabaseConnection, url: &str) -> StoreResult<DatabaseC
         .min_connections(0)
         .connect_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(sqlite_options);
     Ok(Database::connect(options).await?)
 }
 
