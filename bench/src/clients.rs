@@ -66,9 +66,6 @@ pub async fn connect(
     cookie: Option<&str>,
 ) -> anyhow::Result<Ws> {
     let socket = TcpSocket::new_v4()?;
-    // A port of an earlier run still in TIME_WAIT may be picked again (its peer, a fresh server
-    // port, differs), so back-to-back runs do not wait for the kernel to free them.
-    socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::new(sources.take().into(), 0))?;
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
