@@ -13,6 +13,7 @@ use crate::{Api, WAIT, wait_until};
 pub struct NatterProcess {
     child: Child,
     pub base: String,
+    log: PathBuf,
 }
 
 impl NatterProcess {
@@ -31,6 +32,7 @@ impl NatterProcess {
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            log: log_path(dir, port),
         };
         let ready = format!("{}/readyz", server.base);
         wait_until("natter answers /readyz", WAIT * 3, || {
@@ -68,7 +70,22 @@ impl Drop for NatterProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what the server said; its data directory is gone after the test.
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+            eprintln!("--- {} (last {} lines)", self.log.display(), tail.len());
+            eprintln!("{}", tail.join("\n"));
+        }
     }
+}
+
+/// How much of a server's log a failing test prints.
+const LOG_TAIL: usize = 200;
+
+fn log_path(dir: &Path, port: u16) -> PathBuf {
+    dir.join(format!("natter-{port}.log"))
 }
 
 /// Starts `natter serve` expecting it to refuse: waits up to `patience` for it to exit and answers
@@ -93,7 +110,7 @@ pub async fn refused(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let log = std::fs::read_to_string(dir.join(format!("natter-{port}.log"))).unwrap_or_default();
+    let log = std::fs::read_to_string(log_path(dir, port)).unwrap_or_default();
     (status, log)
 }
 
@@ -106,7 +123,7 @@ fn free_port() -> u16 {
 
 fn spawn(binary: &Path, dir: &Path, port: u16, database_url: &str, extra: &str) -> Child {
     let config = write_config(dir, port, database_url, extra);
-    let log = File::create(dir.join(format!("natter-{port}.log"))).expect("log file");
+    let log = File::create(log_path(dir, port)).expect("log file");
     Command::new(binary)
         .arg("--config")
         .arg(&config)

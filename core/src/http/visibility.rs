@@ -5,7 +5,6 @@
 //! widget snippet), a customer or a visitor by its id.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +18,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::ids::{CustomerId, SiteId, VisitorId};
-use crate::domain::model::{OverrideTarget, Site, VisibilityOverride};
+use crate::domain::model::{OverrideTarget, VisibilityOverride};
 use crate::domain::visibility::VisitorFacts;
 use crate::http::auth::{Caller, need};
 use crate::http::error::{ApiError, ErrorBody};
@@ -147,20 +146,17 @@ async fn target(
         })
     };
     Ok(match scope {
-        OverrideLevel::Site => OverrideTarget::Site(site(state, id).await?.id),
+        OverrideLevel::Site => OverrideTarget::Site(site_id(state, id).await?),
         OverrideLevel::Customer => OverrideTarget::Customer(CustomerId(uuid(id)?)),
         OverrideLevel::Visitor => OverrideTarget::Visitor(VisitorId(uuid(id)?)),
     })
 }
 
-async fn site(state: &AppState, key: Option<&str>) -> Result<Site, ApiError> {
+/// The site with this key; without a key, the first site (the only one of most installations).
+async fn site_id(state: &AppState, key: Option<&str>) -> Result<SiteId, ApiError> {
     let found = match key {
-        Some(key) => state
-            .store
-            .site_by_key(key)
-            .await?
-            .map(Arc::unwrap_or_clone),
-        None => state.store.list_sites().await?.into_iter().next(),
+        Some(key) => state.store.site_by_key(key).await?.map(|site| site.id),
+        None => state.store.list_sites().await?.first().map(|site| site.id),
     };
     found.ok_or_else(|| DomainError::invalid("id", "no site with this key").into())
 }

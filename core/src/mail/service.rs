@@ -311,13 +311,12 @@ impl Mail {
             .ok_or(DomainError::NotFound("mail"))
     }
 
-    async fn site(&self, key: &str) -> Result<Site, DomainError> {
+    async fn site(&self, key: &str) -> Result<Arc<Site>, DomainError> {
         let inner = self.inner()?;
         inner
             .store
             .site_by_key(key)
             .await?
-            .map(Arc::unwrap_or_clone)
             .ok_or(DomainError::NotFound("site"))
     }
 }

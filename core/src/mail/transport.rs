@@ -43,6 +43,10 @@ pub struct SmtpSender {
     from: Mailbox,
     /// The right part of every `Message-ID`.
     domain: String,
+    /// The whole session's limit. lettre's own timeout bounds only the connection on its async
+    /// transport: a server that accepts and never answers would hold an attempt for ever, and the
+    /// worker's claim (this plus a margin) would run out while it is still in flight.
+    timeout: Duration,
 }
 
 impl SmtpSender {
@@ -70,14 +74,14 @@ impl SmtpSender {
                 builder.credentials(Credentials::new(user.into(), password.unwrap_or_default()))
             }
         };
-        let transport = builder
-            .timeout(Some(Duration::from_secs(mail.timeout_seconds.max(1))))
-            .build();
+        let timeout = Duration::from_secs(mail.timeout_seconds.max(1));
+        let transport = builder.timeout(Some(timeout)).build();
         let domain = from.email.domain().to_string();
         Ok(Self {
             transport,
             from,
             domain,
+            timeout,
         })
     }
 
@@ -136,7 +140,19 @@ impl SmtpSender {
     }
 
     async fn deliver(&self, message: Message) -> Outcome {
-        match self.transport.send(message).await {
+        let Ok(sent) = tokio::time::timeout(self.timeout, self.transport.send(message)).await
+        else {
+            return Outcome {
+                code: None,
+                error: Some(format!(
+                    "timed out: the SMTP session took longer than {} s (mail.timeout_seconds)",
+                    self.timeout.as_secs()
+                )),
+                permanent: false,
+                answer: String::new(),
+            };
+        };
+        match sent {
             Ok(response) => Outcome {
                 code: Some(u16::from(response.code())),
                 error: None,
@@ -193,4 +209,48 @@ fn describe(error: &lettre::transport::smtp::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use std::time::Duration;
+
+    use super::SmtpSender;
+    use crate::config::{Config, LoadedConfig};
+
+    /// A server that accepts the connection and never sends its greeting is an attempt that timed
+    /// out (and is retried), not one that waits for ever.
+    #[tokio::test]
+    async fn a_server_that_accepts_and_never_answers_is_an_attempt_that_timed_out() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let (socket, _) = silent.accept().await.unwrap();
+            std::future::pending::<()>().await;
+            drop(socket);
+        });
+        let mut config = Config::default();
+        config.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        config.mail.from = "chat@natter.test".into();
+        config.mail.timeout_seconds = 1;
+        let loaded = LoadedConfig {
+            config,
+            base_dir: ".".into(),
+            unknown_env: Vec::new(),
+        };
+        let sender = SmtpSender::from_config(&loaded).unwrap();
+        // Only a guard against hanging the test run; the attempt's own limit is 1 s.
+        let outcome =
+            tokio::time::timeout(Duration::from_secs(60), sender.send_test("ops@example.org"))
+                .await
+                .expect("the attempt ends by itself");
+        let error = outcome.error.unwrap();
+        assert!(error.contains("timed out"), "{error}");
+        assert!(error.contains("mail.timeout_seconds"), "{error}");
+        assert!(!outcome.permanent);
+        assert_eq!(outcome.code, None);
+        held.abort();
+    }
 }
