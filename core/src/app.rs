@@ -139,7 +139,8 @@ impl AppState {
         } = connect_bus(loaded, overrides.bus, shutdown.clone()).await?;
         let presence = Arc::new(presence);
         let across_nodes = presence.is_shared();
-        let store = Store::connect(&loaded.database_url()).await?;
+        let store =
+            Store::connect_with(&loaded.database_url(), config.database.sqlite_synchronous).await?;
         store.migrate().await?;
         if !presence.is_shared() {
             // One node: nobody is connected yet. With several, the others' agents still are.

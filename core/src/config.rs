@@ -99,6 +99,23 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     pub url: String,
+    /// How an SQLite commit reaches the disk (the server's connections; PostgreSQL has its own
+    /// `synchronous_commit`).
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// SQLite's `synchronous` for the database file, which is in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// Each commit is synced to the disk before it returns, so before its acks go out: nothing
+    /// acknowledged is lost, even to a power cut.
+    #[default]
+    Full,
+    /// Each commit is written to the WAL file, which is synced at checkpoints: whatever was
+    /// acknowledged survives a killed server, but the last commits before a power cut or an
+    /// operating system crash may be lost. A commit waits for no disk sync.
+    Normal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -584,6 +601,29 @@ mod tests {
         assert_eq!(loaded.config.server.listen.port(), 9000);
         assert_eq!(loaded.config.chat.max_message_chars, 12);
         assert_eq!(loaded.unknown_env, vec!["NATTER_BOGUS__KEY".to_string()]);
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_full_unless_set_and_a_wrong_value_is_named() {
+        let env = |value: &str| {
+            vec![(
+                "NATTER_DATABASE__SQLITE_SYNCHRONOUS".to_string(),
+                value.to_string(),
+            )]
+        };
+        let default = Config::load_with_env(&repo_config(), Vec::new()).expect("loads");
+        assert_eq!(
+            default.config.database.sqlite_synchronous,
+            SqliteSynchronous::Full
+        );
+        let normal = Config::load_with_env(&repo_config(), env("normal")).expect("loads");
+        assert_eq!(
+            normal.config.database.sqlite_synchronous,
+            SqliteSynchronous::Normal
+        );
+        let err = Config::load_with_env(&repo_config(), env("off")).expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("off") && text.contains("normal"), "{text}");
     }
 
     #[test]

@@ -39,12 +39,14 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, Statement, TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard, Notify};
+
+use crate::config::SqliteSynchronous;
 
 pub use conversations::{AppendOutcome, NewMessage};
 pub use customers::SavedCustomer;
@@ -106,16 +108,21 @@ pub(crate) struct WriteTx<'a> {
 }
 
 impl Store {
-    /// Connects to `url` (SQLite in WAL mode, or PostgreSQL).
+    /// Connects to `url` (SQLite in WAL mode, or PostgreSQL); SQLite syncs every commit.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, SqliteSynchronous::Full).await
+    }
+
+    /// As [`Store::connect`], with SQLite's commits synced as `synchronous` says.
+    pub async fn connect_with(url: &str, synchronous: SqliteSynchronous) -> StoreResult<Self> {
         let mut options = ConnectOptions::new(url.to_string());
         options
             .max_connections(8)
             .connect_timeout(Duration::from_secs(10))
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(sqlite_options);
+            .map_sqlx_sqlite_opts(move |o| sqlite_options(o, synchronous));
         let db = Database::connect(options).await?;
-        let batch_db = batch_pool(&db, url).await?;
+        let batch_db = batch_pool(&db, url, synchronous).await?;
         let checkpoint = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| checkpoint::Checkpointer::spawn(db.clone()));
         Ok(Self {
@@ -215,11 +222,18 @@ impl Store {
 
 /// Every SQLite connection, set as it opens: most of these are per connection, and a PRAGMA run
 /// once after connecting reaches only the one connection that ran it.
-fn sqlite_options(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
+fn sqlite_options(
+    sqlite: SqliteConnectOptions,
+    synchronous: SqliteSynchronous,
+) -> SqliteConnectOptions {
+    let synchronous = match synchronous {
+        // A batch is on disk before its acks go out.
+        SqliteSynchronous::Full => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+        SqliteSynchronous::Normal => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+    };
     sqlite
         .journal_mode(SqliteJournalMode::Wal)
-        // A batch is on disk before its acks go out.
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(synchronous)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5))
         // Statement journals (for multi-row writes) in memory rather than temp files.
@@ -234,7 +248,11 @@ fn sqlite_options(sqlite: SqliteConnectOptions) -> SqliteConnectOptions {
 /// shared pool (see `group_commit`), and it is closed when it goes back to its pool, which pings
 /// it there, off the acknowledgement's path. An in-memory SQLite database exists once per
 /// connection of one pool, so it keeps the shared pool.
-async fn batch_pool(db: &DatabaseConnection, url: &str) -> StoreResult<DatabaseConnection> {
+async fn batch_pool(
+    db: &DatabaseConnection,
+    url: &str,
+    synchronous: SqliteSynchronous,
+) -> StoreResult<DatabaseConnection> {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if db.get_database_backend() == DbBackend::Sqlite && in_memory {
         return Ok(db.clone());
@@ -247,7 +265,7 @@ async fn batch_pool(db: &DatabaseConnection, url: &str) -> StoreResult<DatabaseC
         .connect_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(sqlite_options);
+        .map_sqlx_sqlite_opts(move |o| sqlite_options(o, synchronous));
     Ok(Database::connect(options).await?)
 }
 

@@ -77,6 +77,7 @@ mod tests {
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
     use super::BACKSTOP_PAGES;
+    use crate::config::SqliteSynchronous;
     use crate::domain::ids::VisitorId;
     use crate::domain::model::AuthorKind;
     use crate::store::{NewMessage, Store};
@@ -153,5 +154,47 @@ mod tests {
             after > before + 80_000,
             "the messages reached the database file ({before} → {after} bytes)"
         );
+    }
+
+    /// `[database] sqlite_synchronous = "normal"` reaches every connection of both pools (the
+    /// shared one and the message batches'), and the default is FULL on both.
+    #[tokio::test]
+    async fn the_configured_synchronous_reaches_every_connection_of_both_pools() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("natter.db").display()
+        );
+        // synchronous 2 = FULL, 1 = NORMAL.
+        for (setting, expected) in [
+            (SqliteSynchronous::Full, 2_i64),
+            (SqliteSynchronous::Normal, 1),
+        ] {
+            let store = Store::connect_with(&url, setting).await.unwrap();
+            let mut held = Vec::new();
+            for _ in 0..8 {
+                held.push(store.db().begin().await.unwrap());
+            }
+            for _ in 0..2 {
+                held.push(store.batch_db.begin().await.unwrap());
+            }
+            for tx in &held {
+                let row = tx
+                    .query_one(Statement::from_string(
+                        DbBackend::Sqlite,
+                        "PRAGMA synchronous".to_string(),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    row.try_get_by_index::<i64>(0).unwrap(),
+                    expected,
+                    "{setting:?}"
+                );
+            }
+            drop(held);
+            store.close().await.unwrap();
+        }
     }
 }
