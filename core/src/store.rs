@@ -41,8 +41,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, Statement, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, Statement, TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
@@ -209,6 +209,23 @@ impl Store {
             tx,
             _guard: guard,
             store: self,
+        })
+    }
+
+    /// A read-only transaction whose reads all see one moment, so that a listing read in several
+    /// statements (rows, then their attempts) never mixes states from before and after a commit.
+    /// An SQLite transaction is such a snapshot already; PostgreSQL's must be `REPEATABLE READ`.
+    pub(crate) async fn read_snapshot(&self) -> StoreResult<DatabaseTransaction> {
+        Ok(match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                self.db
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+            _ => self.db.begin().await?,
         })
     }
 

@@ -515,12 +515,17 @@ async fn two_hundred_webhook_events_reach_the_receiver_once_with_both_workers_ru
         "each event id arrived once: {:?}",
         per_id.values().filter(|n| **n > 1).count()
     );
+    // The receiver has the bytes before the worker records their answer: wait for the records.
     let id = endpoint["id"].as_str().unwrap();
-    let log = a
-        .api(&cluster.token)
-        .get(&format!("/api/v1/webhooks/{id}/deliveries?limit=200"))
-        .await
-        .unwrap();
+    let api = &a.api(&cluster.token);
+    let path = &format!("/api/v1/webhooks/{id}/deliveries?limit=200");
+    wait_until("every delivery recorded", WAIT, || async move {
+        let log = api.get(path).await.unwrap();
+        let log = log.as_array().unwrap();
+        log.len() == 200 && log.iter().all(|d| d["state"] == "delivered")
+    })
+    .await;
+    let log = api.get(path).await.unwrap();
     let log = log.as_array().unwrap();
     assert_eq!(log.len(), 200);
     for delivery in log {

@@ -161,6 +161,9 @@ impl Store {
         state: Option<DeliveryState>,
         limit: u64,
     ) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
+        // One snapshot: a delivery recorded between the reads would show an attempt its row
+        // does not count yet.
+        let tx = self.read_snapshot().await?;
         let mut query = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::EndpointId.eq(endpoint_id.0));
         if let Some(state) = state {
@@ -169,16 +172,16 @@ impl Store {
         let rows = query
             .order_by_desc(webhook_delivery::Column::EventSeq)
             .limit(limit)
-            .all(self.db())
+            .all(&tx)
             .await?;
-        let payloads = payloads(self.db(), rows.iter().map(|r| r.event_id)).await?;
+        let payloads = payloads(&tx, rows.iter().map(|r| r.event_id)).await?;
         let mut attempts: HashMap<uuid::Uuid, Vec<Attempt>> = HashMap::new();
         let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
         for chunk in ids.chunks(500) {
             let found = webhook_attempt::Entity::find()
                 .filter(webhook_attempt::Column::DeliveryId.is_in(chunk.iter().copied()))
                 .order_by_asc(webhook_attempt::Column::Number)
-                .all(self.db())
+                .all(&tx)
                 .await?;
             for row in found {
                 attempts
