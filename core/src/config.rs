@@ -448,7 +448,7 @@ impl Config {
         let overrides = env_overrides(&env);
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(path))
-            .merge(Serialized::defaults(overrides))
+            .merge(EnvOverrides(overrides))
             .extract()
             .map_err(Box::new)?;
         let base_dir = path
@@ -461,6 +461,25 @@ impl Config {
             base_dir,
             unknown_env,
         })
+    }
+}
+
+/// The `NATTER_*` settings as a figment provider whose errors name the variable (`for key
+/// "NATTER_CHAT__MAX_MESSAGE_CHARS" in environment variable`), not a place in this file.
+struct EnvOverrides(Dict);
+
+impl figment::Provider for EnvOverrides {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable").interpolater(
+            |_: &figment::Profile, keys: &[&str]| {
+                let keys: Vec<String> = keys.iter().map(|k| k.to_ascii_uppercase()).collect();
+                format!("NATTER_{}", keys.join("__"))
+            },
+        )
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, Dict>, figment::Error> {
+        Ok(figment::Profile::Default.collect(self.0.clone()))
     }
 }
 
@@ -624,6 +643,10 @@ mod tests {
         let err = Config::load_with_env(&repo_config(), env("off")).expect_err("refused");
         let text = err.to_string();
         assert!(text.contains("off") && text.contains("normal"), "{text}");
+        assert!(
+            text.contains("NATTER_DATABASE__SQLITE_SYNCHRONOUS") && !text.contains("config.rs"),
+            "the variable is named: {text}"
+        );
     }
 
     #[test]

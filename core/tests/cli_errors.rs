@@ -50,6 +50,29 @@ fn an_unknown_configuration_key_is_named_without_a_backtrace() {
     assert_eq!(output.status.code(), Some(1), "{text}");
 }
 
+#[test]
+fn a_wrong_value_in_an_environment_variable_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let output = Command::new(natter())
+        .arg("--config")
+        .arg(&config)
+        .args(["config", "show"])
+        .env("NATTER_CHAT__MAX_MESSAGE_CHARS", "many")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_clean_failure(&output, &text);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("\"NATTER_CHAT__MAX_MESSAGE_CHARS\" in environment variable")
+            && first.contains("many"),
+        "{text}"
+    );
+    assert!(!text.contains(".rs:"), "no place in the source: {text}");
+}
+
 #[tokio::test]
 async fn a_migration_error_is_one_message_without_a_backtrace() {
     let dir = tempfile::tempdir().unwrap();
