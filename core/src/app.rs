@@ -365,7 +365,6 @@ pub async fn serve(
             store.clone(),
             crate::mail::SmtpSender::from_config(&loaded)?,
             loaded.config.delivery.clone(),
-            Duration::from_secs(loaded.config.mail.timeout_seconds.max(1)),
             state.shutdown.clone(),
         ))
     } else {

@@ -85,6 +85,11 @@ impl SmtpSender {
         })
     }
 
+    /// The longest one attempt takes (`mail.timeout_seconds`, the whole session).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends one mail; never fails as a function, the outcome says how it went.
     pub async fn send(&self, mail: &ClaimedMail) -> Outcome {
         match self.build(mail) {

@@ -24,14 +24,14 @@ pub fn spawn(
     store: Store,
     sender: SmtpSender,
     retry: DeliveryConfig,
-    timeout: Duration,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
+    // An attempt ends within the sender's timeout, so it never outlives its claim.
     let worker = Worker {
         store,
+        lease: sender.timeout() + LEASE_MARGIN,
         sender: Arc::new(sender),
         retry: Arc::new(retry),
-        lease: timeout + LEASE_MARGIN,
     };
     tokio::spawn(worker.run(shutdown))
 }
