@@ -21,6 +21,7 @@ pub mod rules;
 pub mod session;
 pub mod sign_in;
 pub mod sites;
+pub mod sockets;
 pub mod stats;
 pub mod tokens;
 pub mod visibility;
@@ -39,7 +40,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::app::AppState;
-use crate::ws;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -156,8 +156,8 @@ pub fn router(state: AppState) -> Router {
             "/widget.js",
             get(widget::script).layer(CompressionLayer::new().no_br()),
         )
-        .route("/ws/visitor", get(ws::visitor::upgrade))
-        .route("/ws/agent", get(ws::agent::upgrade))
+        .route("/ws/visitor", get(sockets::visitor))
+        .route("/ws/agent", get(sockets::agent))
         .route("/agent/link/{token}", get(console::open_link))
         .route("/agent/", get(console::page))
         .route("/agent/console.js", get(console::script))

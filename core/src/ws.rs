@@ -4,5 +4,4 @@ pub mod agent;
 pub mod connection;
 pub mod open_sockets;
 pub mod protocol;
-pub mod transport;
 pub mod visitor;

@@ -20,6 +20,15 @@ pub struct Site {
     pub created_at: DateTime<Utc>,
 }
 
+impl Site {
+    /// Whether a browser on a page of `origin` (its `Origin` header) may open this site's chat: any
+    /// page when the site lists no origins, else only a page of one of them, named exactly.
+    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
+        self.allowed_origins.is_empty()
+            || origin.is_some_and(|origin| self.allowed_origins.iter().any(|o| o == origin))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentStatus {

@@ -29,8 +29,9 @@ pub enum ApiError {
     Missing(String),
     /// A browser on a page whose origin the site does not allow.
     OriginNotAllowed,
-    /// A browser sending a sign-in or sign-out from another site's page.
-    CrossSite,
+    /// A browser on a page that is not the console's (another site's, or another origin's): what it
+    /// may not do there.
+    CrossSite(&'static str),
     /// The body or query is not what the route takes (malformed JSON, a bad parameter).
     BadRequest(String),
     /// Well-formed input that is not acceptable; names the field.
@@ -150,10 +151,10 @@ impl ApiError {
                 "this page's origin may not open the chat of this site".into(),
                 None,
             ),
-            ApiError::CrossSite => (
+            ApiError::CrossSite(why) => (
                 StatusCode::FORBIDDEN,
                 "cross_site",
-                "sign in and out from the console's own pages".into(),
+                why.into(),
                 None,
             ),
             ApiError::BadRequest(message) => {

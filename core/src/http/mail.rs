@@ -312,14 +312,8 @@ async fn check_origin(
     let Some(site) = state.store.site_by_key(site_key).await? else {
         return Ok(());
     };
-    if site.allowed_origins.is_empty() {
-        return Ok(());
-    }
-    let allowed = headers
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| site.allowed_origins.iter().any(|o| o == origin));
-    if allowed {
+    let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+    if site.allows_origin(origin) {
         Ok(())
     } else {
         Err(ApiError::OriginNotAllowed)

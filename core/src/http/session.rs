@@ -98,7 +98,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 /// requests; this also stops a cross-site form from planting a session of the attacker's.
 pub fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some("cross-site") => Err(ApiError::CrossSite),
+        Some("cross-site") => Err(ApiError::CrossSite(
+            "sign in and out from the console's own pages",
+        )),
         _ => Ok(()),
     }
 }

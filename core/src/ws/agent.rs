@@ -1,12 +1,9 @@
-//! `GET /ws/agent`: the agent console's socket, authenticated by the session cookie.
+//! The agent console's socket (`GET /ws/agent`, opened by `http::sockets` for a signed-in agent).
 //! Agents see every open conversation: the unassigned queue and the assigned ones.
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::ws::{WebSocket, close_code};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
@@ -16,33 +13,15 @@ use crate::domain::cobrowse::CobrowseError;
 use crate::domain::events::{Author, RealtimeEvent, Topic};
 use crate::domain::ids::{AgentId, ConversationId};
 use crate::domain::model::{Agent, AuthorKind, ConversationFilter, ConversationStatus};
-use crate::http::error::ApiError;
-use crate::http::session::session_cookie;
 use crate::wire::{AgentDto, ConversationDto};
 use crate::ws::connection::{
     Connection, Delivery, Incoming, Live, RateLimit, domain_error_frame, message_frame,
 };
 use crate::ws::protocol::{AgentFrame, PROTOCOL_VERSION, ResumeEntry, ServerFrame};
-use crate::ws::transport;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The console lists at most this many open conversations on connect.
 const OPEN_LIMIT: u64 = 500;
-
-pub async fn upgrade(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
-    let session = session_cookie(&headers).ok_or(ApiError::Unauthorized(
-        "open a public agent chat URL or sign in first",
-    ))?;
-    let agent = state.links.session_agent(session).await?;
-    let max = state.config.server.max_frame_bytes;
-    Ok(transport::lean(ws, max * 4)
-        .on_upgrade(move |socket| run(state, agent, socket))
-        .into_response())
-}
 
 struct AgentSession {
     state: AppState,
@@ -53,7 +32,7 @@ struct AgentSession {
 
 /// The socket's task. As in the visitor gateway, the welcome, a frame handled and an event forwarded
 /// are boxed where they are awaited, so that the task an idle socket keeps is the size of waiting.
-async fn run(state: AppState, agent: Agent, socket: WebSocket) {
+pub async fn run(state: AppState, agent: Agent, socket: WebSocket) {
     let _open = state.sockets.agent();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let resume = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<AgentFrame>()).await {

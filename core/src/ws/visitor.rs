@@ -1,4 +1,5 @@
-//! `GET /ws/visitor?site=KEY`: the widget's socket. A visitor sees only their own conversation.
+//! The widget's socket (`GET /ws/visitor?site=KEY`, opened by `http::sockets`). A visitor sees only
+//! their own conversation.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +8,7 @@ use natter_rules::CustomerContext;
 use tokio::sync::broadcast::Receiver;
 use tokio::time::Instant;
 
-use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::http::header::{ACCEPT_LANGUAGE, ORIGIN, USER_AGENT};
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use axum::extract::ws::{WebSocket, close_code};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
@@ -24,70 +20,20 @@ use crate::domain::ids::{ConversationId, VisitorId};
 use crate::domain::live_visitors::VisitorContext;
 use crate::domain::model::{AuthorKind, Conversation, ConversationStatus, PageInfo, Site, Visitor};
 use crate::domain::visibility::VisitorFacts;
-use crate::http::error::ApiError;
 use crate::wire::ConversationDto;
 use crate::ws::connection::{
     BACKLOG_LIMIT, Connection, Delivery, Incoming, Live, RateLimit, domain_error_frame,
     message_frame,
 };
 use crate::ws::protocol::{PROTOCOL_VERSION, PresenceDto, ServerFrame, VisitorFrame};
-use crate::ws::transport;
 
 /// A client that does not say hello within this time is dropped.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Deserialize)]
-pub struct VisitorQuery {
-    site: String,
-}
-
-pub async fn upgrade(
-    State(state): State<AppState>,
-    Query(query): Query<VisitorQuery>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
-    let site = state
-        .store
-        .site_by_key(&query.site)
-        .await?
-        .ok_or(ApiError::NotFound("site"))?;
-    if !origin_allowed(&site, &headers) {
-        return Err(ApiError::OriginNotAllowed);
-    }
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string()
-    };
-    let client = Client {
-        user_agent: header(USER_AGENT),
-        accept_language: header(ACCEPT_LANGUAGE),
-    };
-    // A generous transport cap (a co-browse snapshot is the largest frame); the protocol's own limit is
-    // checked per frame with a clean close.
-    let max = (state.config.server.max_frame_bytes * 4).max(state.config.cobrowse.max_frame_bytes);
-    Ok(transport::lean(ws, max)
-        .on_upgrade(move |socket| run(state, site, client, socket))
-        .into_response())
-}
-
 /// What the browser said about itself when it opened the socket (for the console's details pane).
-struct Client {
-    user_agent: String,
-    accept_language: String,
-}
-
-fn origin_allowed(site: &Site, headers: &HeaderMap) -> bool {
-    if site.allowed_origins.is_empty() {
-        return true;
-    }
-    headers
-        .get(ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| site.allowed_origins.iter().any(|o| o == origin))
+pub struct ClientHints {
+    pub user_agent: String,
+    pub accept_language: String,
 }
 
 /// One visitor connection.
@@ -119,7 +65,7 @@ struct Opened {
 /// be in, and an idle socket keeps its task's whole size: the opening, a frame handled and an event
 /// forwarded (storage reads and writes, several KiB of state) are boxed where they are awaited, so
 /// that the task holds what waiting needs and not them.
-async fn run(state: AppState, site: Arc<Site>, client: Client, socket: WebSocket) {
+pub async fn run(state: AppState, site: Arc<Site>, client: ClientHints, socket: WebSocket) {
     let _open = state.sockets.visitor();
     let mut conn = Connection::new(socket, state.config.server.max_frame_bytes);
     let Some(Opened {
@@ -142,7 +88,7 @@ async fn run(state: AppState, site: Arc<Site>, client: Client, socket: WebSocket
 async fn open(
     state: AppState,
     site: Arc<Site>,
-    client: Client,
+    client: ClientHints,
     conn: &mut Connection,
 ) -> Option<Opened> {
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, conn.recv::<VisitorFrame>()).await {
