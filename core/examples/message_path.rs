@@ -401,7 +401,7 @@ async fn agent_cookie(api: &Api, base: &str) -> String {
 }
 
 /// A database of the run's own: a SQLite file in a temporary folder, or a fresh PostgreSQL database.
-async fn database(postgres: bool, temp: &std::path::Path) -> (String, Option<(Store, String)>) {
+async fn database(postgres: bool, temp: &std::path::Path) -> (String, Option<(String, String)>) {
     if !postgres {
         return (
             format!("sqlite://{}?mode=rwc", temp.join("bench.db").display()),
@@ -411,14 +411,10 @@ async fn database(postgres: bool, temp: &std::path::Path) -> (String, Option<(St
     let server = std::env::var("NATTER_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("natter_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = Store::connect(&server).await.unwrap();
-    admin
-        .execute_raw(&format!("CREATE DATABASE {name}"))
+    let url = Store::create_postgres_database(&server, &name)
         .await
         .unwrap();
-    let mut url = url::Url::parse(&server).unwrap();
-    url.set_path(&name);
-    (url.to_string(), Some((admin, name)))
+    (url, Some((server, name)))
 }
 
 #[tokio::main]
@@ -547,10 +543,7 @@ async fn main() {
     let _ = relay_stop.send(());
     let _ = stop.send(());
     let _ = server.await;
-    if let Some((admin, name)) = cleanup {
-        admin
-            .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .unwrap();
+    if let Some((server, name)) = cleanup {
+        Store::drop_postgres_database(&server, &name).await.unwrap();
     }
 }

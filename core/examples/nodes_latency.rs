@@ -182,14 +182,9 @@ async fn main() {
         std::env::var("NATTER_BENCH_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let run = uuid::Uuid::new_v4().simple().to_string();
     let name = format!("natter_bench_{run}");
-    let admin = Store::connect(&postgres).await.unwrap();
-    admin
-        .execute_raw(&format!("CREATE DATABASE {name}"))
+    let database = Store::create_postgres_database(&postgres, &name)
         .await
         .unwrap();
-    let mut database = url::Url::parse(&postgres).unwrap();
-    database.set_path(&name);
-    let database = database.to_string();
 
     let store = Store::connect(&database).await.unwrap();
     store.migrate().await.unwrap();
@@ -225,8 +220,7 @@ async fn main() {
         node.halt().await;
     }
 
-    admin
-        .execute_raw(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    Store::drop_postgres_database(&postgres, &name)
         .await
         .unwrap();
 

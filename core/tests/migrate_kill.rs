@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use natter_core::store::Store;
 use natter_core::store::migrate::{HOLD_ENV, HOLD_MESSAGE};
 use natter_tests::process::{NatterProcess, sqlite_url};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
@@ -38,29 +39,18 @@ impl Backend {
             }
             Backend::Postgres { base, made } => {
                 let name = format!("natter_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(base.as_str()).await.unwrap();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                made.push(name.clone());
-                let mut url = url::Url::parse(base).unwrap();
-                url.set_path(&name);
-                url.to_string()
+                let url = Store::create_postgres_database(base, &name).await.unwrap();
+                made.push(name);
+                url
             }
         }
     }
 
     async fn clean_up(self) {
         if let Backend::Postgres { base, made } = self {
-            let admin = Database::connect(base.as_str()).await.unwrap();
             for name in made {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
+                let _ = Store::drop_postgres_database(&base, &name).await;
             }
-            admin.close().await.unwrap();
         }
     }
 }

@@ -90,10 +90,8 @@ impl DataDir {
         let Some((base, name)) = &self.postgres else {
             return;
         };
-        let admin = Store::connect(base).await.unwrap();
         // A restart of the same data dir finds it already there, which is fine.
-        let _ = admin.execute_raw(&format!("CREATE DATABASE {name}")).await;
-        admin.close().await.unwrap();
+        let _ = Store::create_postgres_database(base, name).await;
     }
 }
 

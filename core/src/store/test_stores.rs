@@ -29,16 +29,9 @@ pub(crate) async fn test_stores() -> Vec<TestStore> {
     }];
     if let Ok(base) = std::env::var("NATTER_TEST_POSTGRES") {
         let name = format!("natter_t_unit_{}", uuid::Uuid::new_v4().simple());
-        let admin = Store::connect(&base).await.unwrap();
-        admin
-            .execute_raw(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(&base).unwrap();
-        url.set_path(&name);
+        let url = Store::create_postgres_database(&base, &name).await.unwrap();
         stores.push(TestStore {
-            store: migrated(url.as_str()).await,
+            store: migrated(&url).await,
             backend: "PostgreSQL",
             _dir: None,
         });
