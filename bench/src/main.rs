@@ -137,9 +137,11 @@ async fn main() -> anyhow::Result<()> {
                 seconds,
                 concurrency,
             };
-            let sockets = visitors + talkers + agents + 200;
-            // The client's sockets and, in the children that inherit it, the server's.
-            let limit = limits::raise_open_files(2 * sockets as u64 + 1024);
+            // The warm-up's 100 and room for reconnects.
+            let others = talkers + agents + 200;
+            let sockets = visitors + others;
+            // The tool's sockets and, in the children that inherit the limit, the server's.
+            let limit = limits::files_for(sockets as u64, others as u64)?;
             // Closed sockets of the first run wait out TIME_WAIT and keep their source ports, so
             // the second run needs ports of its own.
             let runs = if target == Which::Both { 2 } else { 1 };

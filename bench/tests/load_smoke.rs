@@ -97,3 +97,34 @@ fn a_small_load_is_acknowledged_and_delivered_in_full_on_natter_and_the_relay() 
         );
     }
 }
+
+/// A run whose sockets do not fit under the open-file limit stops before it starts a server,
+/// naming the limit and the largest run that fits, instead of failing thousands of connects. The
+/// limit is lowered for the tool alone, and the run asks for more descriptors than Linux's default
+/// ceiling for any process (`fs.nr_open`, 1,048,576), so even a privileged tool cannot raise it.
+#[test]
+fn a_run_larger_than_the_open_file_limit_is_refused_with_the_largest_that_fits() {
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -n 1000 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_natter-bench"))
+        .args([
+            "load",
+            "--visitors",
+            "2000000",
+            "--agents",
+            "2",
+            "--talkers",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the run was refused: {stderr}");
+    assert!(stderr.contains("the open-file limit is 1000"), "{stderr}");
+    // 1000 less 256 spare descriptors is 744 sockets; 212 of them are the 10 talkers, 2 agents
+    // and the 200 the tool keeps for its warm-up and reconnects.
+    assert!(stderr.contains("run at most 744 sockets"), "{stderr}");
+    assert!(stderr.contains("`--visitors 532`"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing was measured");
+}
