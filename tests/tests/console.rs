@@ -231,6 +231,39 @@ async fn the_sign_in_form_redirects_into_the_console_or_shows_why_not() {
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert!(cross.headers().get("set-cookie").is_none());
+    // Nor can a page of the same site on another origin (the browser marks it same-site), and it
+    // cannot sign the agent out either; the console's own page can do both.
+    let sibling = "http://shop.127.0.0.1.example";
+    for path in ["/agent/login", "/agent/logout"] {
+        let foreign = client()
+            .post(server.url(path))
+            .header("sec-fetch-site", "same-site")
+            .header("origin", sibling)
+            .header("cookie", &cookie)
+            .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(foreign.headers().get("set-cookie").is_none(), "{path}");
+        let body: serde_json::Value = foreign.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "cross_site", "{path}");
+    }
+    assert_eq!(
+        me(&server, &cookie).await,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let own = client()
+        .post(server.url("/agent/login"))
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", &server.base)
+        .form(&[("email", "ada@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
+    assert!(own.headers().get("set-cookie").is_some());
 
     // Without JavaScript, signing out is a form too.
     let out = client()

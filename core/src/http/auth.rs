@@ -149,7 +149,10 @@ async fn actor_of(
     let Some(session) = session::session_cookie(headers) else {
         return Err(rejection(TokenRejection::Missing));
     };
-    session::refuse_cross_site(headers)?;
+    session::refuse_cross_site(
+        headers,
+        "the API takes a console session from the console's own pages",
+    )?;
     let agent = match state.links.session_agent(session).await {
         Ok(agent) => agent,
         Err(DomainError::LinkInvalid) => {

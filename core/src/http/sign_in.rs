@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +15,10 @@ use crate::http::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::session::{self, ClientAddress};
 use crate::wire::AgentDto;
+
+/// What a page that is not the console's is told (another site's form must not sign an agent in or
+/// out, nor plant a session of its own).
+const SIGN_IN_HERE: &str = "sign in and out from the console's own pages";
 
 /// Where the console lives; `next` may only point inside it.
 const CONSOLE_HOME: &str = "/agent/";
@@ -44,7 +48,12 @@ pub async fn sign_in(
     ClientAddress(from): ClientAddress,
     request: Request,
 ) -> Result<Response, ApiError> {
-    session::refuse_cross_site(request.headers())?;
+    session::refuse_foreign_page(
+        request.headers(),
+        request.uri(),
+        &state.base_url,
+        SIGN_IN_HERE,
+    )?;
     let is_form = is_form(request.headers());
     let body = if is_form {
         match axum::Form::<SignInRequest>::from_request(request, &state).await {
@@ -109,9 +118,10 @@ pub async fn sign_in(
 /// sign-in page for forms.
 pub async fn sign_out(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    session::refuse_cross_site(&headers)?;
+    session::refuse_foreign_page(&headers, &uri, &state.base_url, SIGN_IN_HERE)?;
     if let Some(session) = session::session_cookie(&headers) {
         state.logins.sign_out(session).await?;
     }
