@@ -98,3 +98,15 @@ async fn a_migration_error_is_one_message_without_a_backtrace() {
         "{text}"
     );
 }
+
+#[test]
+fn a_log_written_to_a_file_or_pipe_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let url = sqlite_url(dir.path());
+    std::fs::write(&config, format!("[database]\nurl = \"{url}\"\n")).unwrap();
+    let (output, text) = run(&config, &["migrate"]);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("migration applied"), "{text}");
+    assert!(!text.contains('\u{1b}'), "plain text: {text:?}");
+}
