@@ -288,7 +288,8 @@ pub struct CreateSite {
     /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// Origins (`https://example.com`) allowed to open the visitor socket; empty allows any.
+    /// Origins (`https://example.com`) allowed to open the visitor socket; empty allows any. Stored
+    /// as browsers send them: the host in lower case and in ASCII, without a default port.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
     /// An IANA time zone, e.g. `Europe/Berlin`.

@@ -72,6 +72,25 @@ async fn a_site_that_lists_its_origins_takes_widget_sockets_from_those_origins_o
         "welcome"
     );
 
+    // An origin is kept as browsers send it, whatever its case or an explicit default port.
+    let written = api
+        .post(
+            "/api/v1/sites",
+            json!({"name": "Books", "allowed_origins": ["https://Books.Example:443"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written["allowed_origins"], json!(["https://books.example"]));
+    let books = format!(
+        "{}/ws/visitor?site={}",
+        server.ws_base,
+        written["key"].as_str().unwrap()
+    );
+    assert_eq!(
+        welcomed(&books, &[("origin", "https://books.example")]).await,
+        "welcome"
+    );
+
     // The default site lists no origins: any page may embed it.
     let open = format!(
         "{}/ws/visitor?site={}",

@@ -50,26 +50,42 @@ pub async fn create(
     if body.timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(DomainError::invalid("timezone", "is not an IANA time zone").into());
     }
-    for (i, origin) in body.allowed_origins.iter().enumerate() {
-        let valid = url::Url::parse(origin).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https") && u.path() == "/" && !origin.ends_with('/')
-        });
-        if !valid {
-            return Err(DomainError::invalid(
-                format!("allowed_origins[{i}]"),
-                "must be an origin like https://example.com",
-            )
-            .into());
-        }
-    }
+    let allowed_origins = body
+        .allowed_origins
+        .iter()
+        .enumerate()
+        .map(|(i, origin)| {
+            as_browsers_send(origin).ok_or_else(|| {
+                DomainError::invalid(
+                    format!("allowed_origins[{i}]"),
+                    "must be an origin like https://example.com",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let site = state
         .store
-        .create_site(name, &body.allowed_origins, &body.timezone)
+        .create_site(name, &allowed_origins, &body.timezone)
         .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(SiteDto::new(&site, &state.base_url)),
     ))
+}
+
+/// An origin (scheme, host and port, nothing more) as a browser writes it in `Origin`, which the
+/// widget's socket compares it with: the host in lower case (and an international name in its ASCII
+/// form), without the scheme's default port. `None` for anything else.
+fn as_browsers_send(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin).ok()?;
+    let bare = matches!(url.scheme(), "http" | "https")
+        && url.path() == "/"
+        && !origin.ends_with('/')
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none();
+    bare.then(|| url.origin().ascii_serialization())
 }
 
 /// A site's identity secret, shown once: the key the site's backend signs customer ids with.
@@ -124,5 +140,41 @@ pub async fn delete_identity_secret(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("identity secret"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_browsers_send;
+
+    #[test]
+    fn an_allowed_origin_is_kept_as_browsers_send_it() {
+        for (given, kept) in [
+            ("https://shop.example", "https://shop.example"),
+            ("https://Shop.EXAMPLE", "https://shop.example"),
+            ("https://shop.example:443", "https://shop.example"),
+            ("http://shop.example:80", "http://shop.example"),
+            ("http://127.0.0.1:8081", "http://127.0.0.1:8081"),
+            ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ] {
+            assert_eq!(as_browsers_send(given).as_deref(), Some(kept), "{given}");
+        }
+    }
+
+    #[test]
+    fn anything_more_or_less_than_an_origin_is_refused() {
+        for given in [
+            "shop.example",
+            "https://shop.example/",
+            "https://shop.example/shop",
+            "https://shop.example?x=1",
+            "https://shop.example#top",
+            "https://user:pass@shop.example",
+            "ftp://shop.example",
+            "null",
+            "",
+        ] {
+            assert_eq!(as_browsers_send(given), None, "{given}");
+        }
     }
 }
