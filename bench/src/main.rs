@@ -137,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
                 seconds,
                 concurrency,
             };
-            // The warm-up's 100 and room for reconnects.
+            // Besides the idle visitors: talkers, agents, and 200 for the warm-up's 100 and reconnects.
             let others = talkers + agents + 200;
             let sockets = visitors + others;
             // The tool's sockets and, in the children that inherit the limit, the server's.

@@ -1,5 +1,6 @@
-//! The agent session cookie: reading it, setting and clearing it, and the extractor of the routes
-//! the console calls with it. Agent links and sign-in both end in the same cookie.
+//! The agent session cookie: reading it, setting and clearing it, the extractor of the routes the
+//! console calls with it, and which pages may use it (`refuse_foreign_page`). Agent links and sign-in
+//! both end in the same cookie.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -151,8 +152,6 @@ fn from_this_server(headers: &HeaderMap, uri: &Uri, base_url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::HeaderValue;
-
     use super::*;
 
     fn from_page(origin: Option<&str>, host: &str, public_url: &str) -> bool {

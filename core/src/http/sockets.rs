@@ -20,7 +20,7 @@ use crate::ws::visitor::ClientHints;
 /// tungstenite allocates and zero-fills a socket's read buffer when it opens: 128 KiB by default,
 /// most of what an idle visitor cost. 4 KiB holds a chat frame; a larger one (a co-browse snapshot)
 /// grows that socket's buffer as it arrives.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct VisitorQuery {
