@@ -162,18 +162,31 @@ impl Store {
         Ok(())
     }
 
+    /// The URL of database `name` on the server `server_url` points at. Refuses a name that is more
+    /// than lowercase letters, digits and `_`, as it is written into statements unquoted.
+    pub fn postgres_database_url(server_url: &str, name: &str) -> StoreResult<String> {
+        let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+        if name.is_empty() || !name.bytes().all(plain) {
+            return Err(DbErr::Custom(format!("{name:?} is not a plain database name")).into());
+        }
+        let mut url = url::Url::parse(server_url)
+            .map_err(|e| DbErr::Custom(format!("{server_url:?} is not a URL: {e}")))?;
+        url.set_path(name);
+        Ok(url.to_string())
+    }
+
     /// Creates an empty PostgreSQL database `name` on the server `server_url` points at, and answers
     /// the new database's URL: each test or benchmark run gets a database of its own. `name` goes
     /// into the statement as it is, so it may hold only lowercase letters, digits and `_`.
     pub async fn create_postgres_database(server_url: &str, name: &str) -> StoreResult<String> {
-        let url = database_url(server_url, name)?;
+        let url = Self::postgres_database_url(server_url, name)?;
         administer(server_url, &format!("CREATE DATABASE {name}")).await?;
         Ok(url)
     }
 
     /// Drops a database [`Store::create_postgres_database`] made, closing what is connected to it.
     pub async fn drop_postgres_database(server_url: &str, name: &str) -> StoreResult<()> {
-        database_url(server_url, name)?;
+        Self::postgres_database_url(server_url, name)?;
         administer(
             server_url,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
@@ -306,19 +319,6 @@ async fn batch_pool(
     Ok(Database::connect(options).await?)
 }
 
-/// The URL of database `name` on the server `server_url` points at. Refuses a name that is more than
-/// lowercase letters, digits and `_`, as it is written into statements unquoted.
-fn database_url(server_url: &str, name: &str) -> StoreResult<String> {
-    let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
-    if name.is_empty() || !name.bytes().all(plain) {
-        return Err(DbErr::Custom(format!("{name:?} is not a plain database name")).into());
-    }
-    let mut url = url::Url::parse(server_url)
-        .map_err(|e| DbErr::Custom(format!("{server_url:?} is not a URL: {e}")))?;
-    url.set_path(name);
-    Ok(url.to_string())
-}
-
 /// Runs one statement on its own connection to `server_url` (creating or dropping a database, which
 /// cannot run in a transaction or on a pool that may be connected to that database).
 async fn administer(server_url: &str, sql: &str) -> StoreResult<()> {
@@ -339,18 +339,23 @@ impl WriteTx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::database_url;
+    use super::Store;
 
     #[test]
     fn a_database_is_named_next_to_the_server_url_and_only_with_plain_characters() {
         let server = "postgres://postgres@127.0.0.1:5432/test";
         assert_eq!(
-            database_url(server, "natter_t_1a").ok().as_deref(),
+            Store::postgres_database_url(server, "natter_t_1a")
+                .ok()
+                .as_deref(),
             Some("postgres://postgres@127.0.0.1:5432/natter_t_1a")
         );
         for name in ["", "Natter", "a-b", "x; DROP DATABASE test"] {
-            assert!(database_url(server, name).is_err(), "{name:?} is refused");
+            assert!(
+                Store::postgres_database_url(server, name).is_err(),
+                "{name:?} is refused"
+            );
         }
-        assert!(database_url("not a url", "natter").is_err());
+        assert!(Store::postgres_database_url("not a url", "natter").is_err());
     }
 }

@@ -73,11 +73,7 @@ impl DataDir {
 
     pub fn database_url(&self) -> String {
         match &self.postgres {
-            Some((base, name)) => {
-                let mut url = url::Url::parse(base).unwrap();
-                url.set_path(name);
-                url.to_string()
-            }
+            Some((base, name)) => Store::postgres_database_url(base, name).unwrap(),
             None => format!(
                 "sqlite://{}?mode=rwc",
                 self.path.join("natter.db").display()
